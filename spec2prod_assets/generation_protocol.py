@@ -23,9 +23,7 @@ class GenerationTask(BaseModel):
     component: str = Field(description="The component slug.")
     module: str = Field(description="Module path relative to the workspace root, e.g. 'src/calc/ops.py'.")
     import_name: str = Field(description="Dotted import name of the module, e.g. 'calc.ops'.")
-    instructions: str = Field(
-        description="Task text: requirements, acceptance criteria, uncovered lines."
-    )
+    instructions: str = Field(description="Task text: requirements, acceptance criteria, uncovered lines.")
     workspace_dir: str = Field(
         description="A local folder holding the component's source and tests, laid out as in the project."
     )

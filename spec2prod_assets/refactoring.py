@@ -75,7 +75,8 @@ def refactor_component(
         if api_changes:
             reasons.append(f"public API changed ({len(api_changes)}): {'; '.join(api_changes[:5])}")
         if outcome_changes:
-            reasons.append(f"test outcomes changed ({len(outcome_changes)}): {'; '.join(outcome_changes[:5])}")
+            shown = "; ".join(outcome_changes[:5])
+            reasons.append(f"test outcomes changed ({len(outcome_changes)}): {shown}")
         kept, reason, tree = False, "discarded: " + " | ".join(reasons), original_tree
     elif files_changed == 0:
         kept, reason, tree = True, "nothing to change: already formatted and lint clean", refactored

@@ -1,0 +1,45 @@
+"""Asset values as JSON files in the project's work folder, one per asset and partition.
+
+Assets hand each other small typed records (pydantic models) that point at the real artifacts
+(working trees, reports, bundles) by path and hash. JSON on disk, written atomically, keeps runs
+readable by people and independent of the executor: a step in another process, or a later run,
+reads exactly what the upstream step wrote.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import BaseModel, TypeAdapter
+
+from resources.project import ProjectResource
+from spec2prod_assets.atomic_files import write_text_atomically
+
+
+class ArtifactIOManager(dg.ConfigurableIOManager):
+    """Stores each asset's pydantic value as `<work>/<partition>/assets/<asset>.json`."""
+
+    project: ProjectResource
+
+    def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
+        partition = context.partition_key if context.has_partition_key else "_unpartitioned"
+        return self.project.work_path / partition / "assets" / f"{context.asset_key.to_user_string()}.json"
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if obj is None:
+            return
+        if not isinstance(obj, BaseModel):
+            raise TypeError(
+                f"{context.asset_key.to_user_string()} must return a pydantic model, got {type(obj)}"
+            )
+        path = self._path(context)
+        write_text_atomically(path, obj.model_dump_json(indent=2))
+        context.add_output_metadata({"artifact": dg.MetadataValue.path(str(path))})
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        path = self._path(context)
+        if not path.is_file():
+            raise dg.Failure(
+                f"No stored value for {context.asset_key.to_user_string()} at {path}: materialize it first."
+            )
+        return TypeAdapter(context.dagster_type.typing_type).validate_json(path.read_bytes())

@@ -1,0 +1,47 @@
+"""Where the project spec2prod works on lives, and where its per-run work goes."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+PROJECT_ROOT_ENV = "SPEC2PROD_PROJECT_ROOT"
+WORK_DIR_ENV = "SPEC2PROD_WORK_DIR"
+BUNDLED_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo"
+WORK_FOLDER_NAME = ".spec2prod"
+
+
+def default_project_root() -> str:
+    return os.environ.get(PROJECT_ROOT_ENV) or str(BUNDLED_EXAMPLE)
+
+
+class ProjectResource(dg.ConfigurableResource):
+    """The project whose specs are taken to production, and the work folder where runs write.
+
+    The work folder holds copies, reports and bundles; the project's own files are only read.
+    """
+
+    root: str = Field(
+        default_factory=default_project_root,
+        description=f"Project root (specs/, src/, tests/); ${PROJECT_ROOT_ENV}, else the bundled example.",
+    )
+    work_dir: str | None = Field(
+        default_factory=lambda: os.environ.get(WORK_DIR_ENV),
+        description=f"Where runs write artifacts; ${WORK_DIR_ENV}, else <root>/{WORK_FOLDER_NAME}.",
+    )
+    test_timeout_s: float = Field(default=600.0, description="Timeout for one pytest run, in seconds.")
+
+    @property
+    def root_path(self) -> Path:
+        return Path(self.root).resolve()
+
+    @property
+    def work_path(self) -> Path:
+        return Path(self.work_dir).resolve() if self.work_dir else self.root_path / WORK_FOLDER_NAME
+
+    def stage_dir(self, slug: str, run_id: str, stage: str) -> Path:
+        """A fresh folder for one stage of one run: `<work>/<slug>/runs/<run id>/<stage>`."""
+        path = self.work_path / slug / "runs" / run_id / stage
+        path.mkdir(parents=True, exist_ok=False)
+        return path

@@ -1,0 +1,131 @@
+"""Domain results as Dagster metadata, with the stable keys people and tools read (DESIGN.md).
+
+Numbers stay numbers so the UI plots them across materializations; lists become tables.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from spec2prod_assets.refactoring import RefactorResult
+from spec2prod_assets.spec_model import ComponentSpec
+from spec2prod_assets.test_runner import TestRun
+
+MetadataDict = dict[str, Any]
+
+
+def seconds_since(started: float) -> float:
+    """Elapsed seconds since a `time.perf_counter()` reading, for `duration_s`."""
+    return round(time.perf_counter() - started, 3)
+
+
+def table(frame: pd.DataFrame) -> dg.TableMetadataValue:
+    """A pandas frame as a Dagster table (the UI renders it with column types)."""
+    columns = [dg.TableColumn(name=str(name), type=_column_type(frame[name].dtype)) for name in frame.columns]
+    records = [dg.TableRecord(_plain(row)) for row in frame.to_dict(orient="records")]
+    return dg.MetadataValue.table(records=records, schema=dg.TableSchema(columns=columns))
+
+
+def spec_metadata(spec: ComponentSpec) -> MetadataDict:
+    requirements = pd.DataFrame(
+        [
+            {"id": r.id, "kind": r.kind.value, "priority": r.priority.value, "text": r.text}
+            for r in spec.requirements
+        ],
+        columns=["id", "kind", "priority", "text"],
+    )
+    return {
+        "component": spec.name,
+        "version": spec.version,
+        "target_stage": spec.target_stage.value,
+        "spec_path": spec.spec_path,
+        "spec_sha256": spec.spec_sha256,
+        "requirements_count": len(spec.requirements),
+        "acceptance_criteria_count": len(spec.acceptance_criteria),
+        "coverage_threshold_pct": float(spec.quality_gates.coverage_threshold_pct),
+        "requirements": table(requirements),
+    }
+
+
+def test_run_metadata(run: TestRun) -> MetadataDict:
+    outcomes = pd.DataFrame(
+        [
+            {"test": t.test_id, "outcome": t.outcome, "duration_s": round(t.duration_s, 4)}
+            for t in run.outcomes
+        ],
+        columns=["test", "outcome", "duration_s"],
+    )
+    metadata: MetadataDict = {
+        "tests_passed": run.passed,
+        "tests_failed": run.failed,
+        "tests_skipped": run.count("skipped"),
+        "test_outcomes": table(outcomes),
+    }
+    if run.coverage is not None:
+        uncovered = run.coverage.uncovered_lines()
+        metadata |= {
+            "line_coverage_pct": run.coverage.line_pct,
+            "branch_coverage_pct": run.coverage.branch_pct,
+            "statements": run.coverage.statements,
+            "uncovered_lines": dg.MetadataValue.md(
+                "\n".join(f"- `{path}`: {_line_ranges(lines)}" for path, lines in uncovered.items())
+                or "All lines covered."
+            ),
+        }
+    else:
+        metadata |= {"line_coverage_pct": 0.0, "branch_coverage_pct": 0.0}
+    return metadata
+
+
+def refactor_metadata(result: RefactorResult) -> MetadataDict:
+    return {
+        "refactor_kept": result.kept,
+        "refactor_reason": result.reason,
+        "files_changed": result.files_changed,
+        "lint_violations_before": result.lint_before.violations,
+        "lint_violations_after": result.lint_after.violations,
+        "complexity_before": result.lint_before.complexity,
+        "complexity_after": result.lint_after.complexity,
+        "lines_of_code_before": result.lint_before.lines_of_code,
+        "lines_of_code_after": result.lint_after.lines_of_code,
+        "patch": dg.MetadataValue.path(result.patch_path),
+        "tree": dg.MetadataValue.path(result.tree_path),
+    }
+
+
+def _line_ranges(lines: list[int]) -> str:
+    """`[1, 2, 3, 7]` -> `1-3, 7`: readable in the UI even for long lists."""
+    ranges: list[str] = []
+    start = previous = None
+    for line in sorted(lines):
+        if start is None:
+            start = previous = line
+        elif previous is not None and line == previous + 1:
+            previous = line
+        else:
+            ranges.append(f"{start}-{previous}" if start != previous else str(start))
+            start = previous = line
+    if start is not None:
+        ranges.append(f"{start}-{previous}" if start != previous else str(start))
+    return ", ".join(ranges)
+
+
+def _column_type(dtype: object) -> str:
+    kind = getattr(dtype, "kind", "O")
+    return {"i": "int", "u": "int", "f": "float", "b": "bool"}.get(kind, "string")
+
+
+def _plain(row: Mapping[object, object]) -> dict[str, str | int | float | bool | None]:
+    plain: dict[str, str | int | float | bool | None] = {}
+    for key, value in row.items():
+        if hasattr(value, "item"):
+            value = value.item()  # numpy scalar -> Python scalar
+        plain[str(key)] = (
+            value if isinstance(value, str | int | float | bool) or value is None else str(value)
+        )
+    return plain

@@ -1,0 +1,160 @@
+"""The spec2prod asset graph, top to bottom. Each asset is a few lines that call domain code.
+
+    spec ─► baseline_tests ─┬─► generated_tests ─┐
+                            └─► refactored_code ─┴─► release_candidate ─► staging ─► production
+    all of the above ─────────────────────────────────────────────────────────────► workflow_report
+
+One dynamic partition per spec (key = the component slug). Values passed between assets are small
+pydantic records stored as JSON by `ArtifactIOManager`; the heavy artifacts (copies, reports,
+bundles) live in the run's work folder and are referenced by path.
+"""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+
+from resources.project import ProjectResource
+from spec2prod_assets.asset_metadata import (
+    refactor_metadata,
+    seconds_since,
+    spec_metadata,
+    table,
+    test_run_metadata,
+)
+from spec2prod_assets.component_tree import import_root, stage_component
+from spec2prod_assets.partitions import specs_partitions
+from spec2prod_assets.refactoring import RefactorResult, refactor_component
+from spec2prod_assets.spec_catalog import locate_spec
+from spec2prod_assets.spec_model import ComponentSpec
+from spec2prod_assets.stage_timings import (
+    execution_mode_of,
+    stage_timings,
+    summarize,
+    upstream_steps,
+    write_json_report,
+)
+from spec2prod_assets.test_runner import TestRun, run_tests
+from spec2prod_assets.workspace_checks import source_path_problem
+
+REPORT_STEP = "workflow_report"
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="specification",
+    kinds={"markdown", "python"},
+    description="The component's Markdown spec, parsed and validated into a ComponentSpec.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "source_path_inside_project",
+            asset="spec",
+            blocking=True,
+            description="The spec's source path exists inside the project root.",
+        )
+    ],
+)
+def spec(
+    context: dg.AssetExecutionContext, project: ProjectResource
+) -> Iterator[dg.Output[ComponentSpec] | dg.AssetCheckResult]:
+    started = time.perf_counter()
+    parsed = locate_spec(project.root_path, context.partition_key)
+    problem = source_path_problem(project.root_path, parsed.source_path)
+    context.log.info("Parsed %s: %d requirements", parsed.spec_path, len(parsed.requirements))
+    yield dg.Output(parsed, metadata={**spec_metadata(parsed), "duration_s": seconds_since(started)})
+    yield dg.AssetCheckResult(
+        check_name="source_path_inside_project",
+        passed=problem is None,
+        description=problem or f"{parsed.source_path} exists inside the project root.",
+    )
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="quality",
+    kinds={"pytest"},
+    description="The component's existing tests on the untouched code, with line and branch coverage.",
+)
+def baseline_tests(
+    context: dg.AssetExecutionContext, project: ProjectResource, spec: ComponentSpec
+) -> dg.Output[TestRun]:
+    started = time.perf_counter()
+    stage_dir = project.stage_dir(spec.slug, context.run_id, "baseline_tests")
+    tree = stage_component(project.root_path, spec, stage_dir / "tree")
+    run = run_tests(
+        tree,
+        source_path=spec.source_path,
+        test_paths=existing_test_paths(tree, spec),
+        pythonpath=import_root(spec),
+        output_dir=stage_dir / "results",
+        timeout_s=project.test_timeout_s,
+    )
+    context.log.info("Baseline: %d passed, %d failed", run.passed, run.failed)
+    return dg.Output(run, metadata={**test_run_metadata(run), "duration_s": seconds_since(started)})
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="quality",
+    kinds={"ruff"},
+    description="ruff format and safe fixes on a copy, kept only if tests and public API are unchanged.",
+)
+def refactored_code(
+    context: dg.AssetExecutionContext, project: ProjectResource, spec: ComponentSpec, baseline_tests: TestRun
+) -> dg.Output[RefactorResult]:
+    started = time.perf_counter()
+    stage_dir = project.stage_dir(spec.slug, context.run_id, "refactored_code")
+    original = stage_component(project.root_path, spec, stage_dir / "original")
+    result = refactor_component(
+        original,
+        source_path=spec.source_path,
+        tests_path=spec.tests_path,
+        pythonpath=import_root(spec),
+        baseline=baseline_tests,
+        work_dir=stage_dir,
+        timeout_s=project.test_timeout_s,
+    )
+    context.log.info("Refactor %s: %s", "kept" if result.kept else "discarded", result.reason)
+    return dg.Output(result, metadata={**refactor_metadata(result), "duration_s": seconds_since(started)})
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="report",
+    kinds={"json"},
+    deps=[spec, baseline_tests, refactored_code],
+    description="Stage timings of this run from the Dagster instance: critical path and parallel savings.",
+)
+def workflow_report(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    stages = stage_timings(context.instance, context.run_id, exclude=[REPORT_STEP])
+    summary = summarize(
+        context.run_id,
+        stages,
+        upstream=upstream_steps(context.job_def.asset_layer.asset_graph),
+        execution_mode=execution_mode_of(context.run.run_config),
+    )
+    report_path = write_json_report(
+        summary,
+        {"partition": context.partition_key, "job": context.job_name},
+        project.work_path / context.partition_key / "runs" / context.run_id / "workflow_report.json",
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "execution_mode": summary.execution_mode,
+            "wall_s": summary.wall_s,
+            "sum_stage_s": summary.sum_stage_s,
+            "critical_path_s": summary.critical_path_s,
+            "parallel_savings_s": summary.parallel_savings_s,
+            "critical_path": " -> ".join(summary.critical_path),
+            "stages": table(summary.table()),
+            "report": dg.MetadataValue.path(str(report_path)),
+            "duration_s": seconds_since(started),
+        }
+    )
+
+
+def existing_test_paths(tree: Path, spec: ComponentSpec) -> list[str]:
+    """The tests folder if the component has one; pytest then reports "no tests" rather than erroring."""
+    return [spec.tests_path] if (tree / spec.tests_path).exists() else []

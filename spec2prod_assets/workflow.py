@@ -1,0 +1,204 @@
+"""`run_workflow`: the Python API of the original orchestrator, now a real Dagster run.
+
+It registers the spec's partition, runs the stage's job on a persistent instance (so the run shows
+up in the UI afterwards) with the executor the mode asks for, and reads the outcome back from the
+instance rather than trusting in-memory state.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import BaseModel, ConfigDict
+
+from resources.project import WORK_FOLDER_NAME, default_project_root
+from spec2prod_assets.jobs import ASYNC_EXECUTION, REPORT, SYNC_EXECUTION
+from spec2prod_assets.partitions import specs_partitions
+from spec2prod_assets.spec_model import Stage
+from spec2prod_assets.spec_parser import parse_spec
+from spec2prod_assets.stage_timings import (
+    ExecutionMode,
+    TimingSummary,
+    stage_timings,
+    summarize,
+    upstream_steps,
+    write_json_report,
+)
+
+JOB_FOR_STAGE = {
+    Stage.DEV: "spec_to_dev",
+    Stage.STAGING: "spec_to_staging",
+    Stage.PRODUCTION: "spec_to_production",
+}
+
+
+_STEP_STATUS = {"SUCCESS": "succeeded", "FAILURE": "failed", "SKIPPED": "skipped", "IN_PROGRESS": "running"}
+
+
+class StageResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stage: str
+    status: str
+    duration_s: float
+    metadata: dict[str, Any]
+
+
+class WorkflowResult(BaseModel):
+    """What a run did: which stages completed or failed, their metadata and timings, the report."""
+
+    model_config = ConfigDict(frozen=True)
+
+    success: bool
+    run_id: str
+    component: str
+    target_stage: Stage
+    execution_mode: ExecutionMode
+    stages_completed: tuple[str, ...]
+    stages_failed: tuple[str, ...]
+    stages: dict[str, StageResult]
+    timings: TimingSummary
+    report_path: str
+
+
+def run_workflow(
+    spec_file: str | Path,
+    target_stage: Stage | str = Stage.PRODUCTION,
+    execution_mode: ExecutionMode = "async",
+    *,
+    project_root: str | Path | None = None,
+    instance: dg.DagsterInstance | None = None,
+) -> WorkflowResult:
+    """Take one spec to `target_stage`. A bad spec raises `SpecError` before anything runs."""
+    if execution_mode not in ("async", "sync"):
+        raise ValueError(f"execution_mode must be 'async' or 'sync', not {execution_mode!r}")
+    stage = Stage(target_stage)
+    spec_path = Path(spec_file).resolve()
+    root = Path(project_root).resolve() if project_root else project_root_of(spec_path)
+    spec = parse_spec(spec_path, root)
+    instance = instance or persistent_instance(root)
+    register_partitions(instance, [spec.slug])
+
+    job_name = JOB_FOR_STAGE[stage]
+    run_config = {
+        "execution": SYNC_EXECUTION if execution_mode == "sync" else ASYNC_EXECUTION,
+        "resources": {"project": {"config": {"root": str(root)}}},
+    }
+    result = dg.execute_job(
+        dg.build_reconstructable_job(__name__, job_by_name.__name__, reconstructable_args=(job_name,)),
+        instance=instance,
+        run_config=run_config,
+        tags={"dagster/partition": spec.slug},
+    )
+    return _read_outcome(instance, result.run_id, spec.slug, stage, execution_mode, root)
+
+
+def register_partitions(instance: dg.DagsterInstance, slugs: list[str]) -> list[str]:
+    """Add the slugs that are not partitions yet; returns the ones added."""
+    assert specs_partitions.name is not None
+    new = [
+        slug
+        for slug in dict.fromkeys(slugs)
+        if not instance.has_dynamic_partition(specs_partitions.name, slug)
+    ]
+    if new:
+        instance.add_dynamic_partitions(specs_partitions.name, new)
+    return new
+
+
+def project_root_of(spec_path: Path) -> Path:
+    """A spec in `<root>/specs/...` belongs to `<root>`; otherwise the configured project."""
+    for parent in spec_path.parents:
+        if parent.name == "specs":
+            return parent.parent
+    return Path(default_project_root()).resolve()
+
+
+def persistent_instance(project_root: Path) -> dg.DagsterInstance:
+    """`$DAGSTER_HOME` if set, else a home in the project's work folder: runs stay visible in the UI."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    home = project_root / WORK_FOLDER_NAME / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _read_outcome(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    slug: str,
+    stage: Stage,
+    execution_mode: ExecutionMode,
+    root: Path,
+) -> WorkflowResult:
+    from spec2prod_assets.definitions import defs
+
+    run = instance.get_run_by_id(run_id)
+    assert run is not None, f"run {run_id} vanished from the instance"
+    stats = {s.step_key: s for s in instance.get_run_step_stats(run_id)}
+    job = defs.resolve_job_def(JOB_FOR_STAGE[stage])
+    in_job = {node.name for node in job.graph.nodes}
+    planned = [k.to_user_string() for k in defs.resolve_asset_graph().toposorted_asset_keys]
+    planned = [name for name in planned if name in in_job]
+    materialized = _latest_metadata(instance, run_id)
+    stages: dict[str, StageResult] = {}
+    for name in planned:
+        stat = stats.get(name)
+        status = _STEP_STATUS.get(str(stat.status.value), "unknown") if stat and stat.status else "skipped"
+        duration = (stat.end_time - stat.start_time) if stat and stat.end_time and stat.start_time else 0.0
+        stages[name] = StageResult(
+            stage=name, status=status, duration_s=round(duration, 3), metadata=materialized.get(name, {})
+        )
+    timings = summarize(
+        run_id,
+        stage_timings(instance, run_id, exclude=[REPORT]),
+        upstream=upstream_steps(defs.resolve_asset_graph()),
+        execution_mode=execution_mode,
+    )
+    report_path = materialized.get(REPORT, {}).get("report")
+    if report_path is None:
+        # The report step did not run (an earlier stage failed): the report is still written.
+        report_path = str(
+            write_json_report(
+                timings,
+                {"partition": slug, "job": run.job_name, "status": run.status.value},
+                root / WORK_FOLDER_NAME / slug / "runs" / run_id / "workflow_report.json",
+            )
+        )
+    return WorkflowResult(
+        success=run.status == dg.DagsterRunStatus.SUCCESS,
+        run_id=run_id,
+        component=slug,
+        target_stage=stage,
+        execution_mode=execution_mode,
+        stages_completed=tuple(n for n, s in stages.items() if s.status == "succeeded"),
+        stages_failed=tuple(n for n, s in stages.items() if s.status == "failed"),
+        stages=stages,
+        timings=timings,
+        report_path=str(report_path),
+    )
+
+
+def _latest_metadata(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str, Any]]:
+    """Each asset's materialization metadata in this run, as plain values."""
+    found: dict[str, dict[str, Any]] = {}
+    for record in instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records:
+        materialization = record.event_log_entry.asset_materialization
+        if materialization is None:
+            continue
+        found[materialization.asset_key.to_user_string()] = {
+            key: getattr(value, "value", value) for key, value in materialization.metadata.items()
+        }
+    return found
+
+
+def job_by_name(name: str) -> dg.JobDefinition:
+    """Loads a job in any process: the multiprocess executor's workers rebuild it through this."""
+    from spec2prod_assets.definitions import defs
+
+    return defs.resolve_job_def(name)

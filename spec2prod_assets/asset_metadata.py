@@ -12,7 +12,9 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from spec2prod_assets.generation_runner import GeneratedTests
 from spec2prod_assets.refactoring import RefactorResult
+from spec2prod_assets.release import ReleaseCandidate
 from spec2prod_assets.spec_model import ComponentSpec
 from spec2prod_assets.test_runner import TestRun
 
@@ -95,6 +97,72 @@ def refactor_metadata(result: RefactorResult) -> MetadataDict:
         "lines_of_code_after": result.lint_after.lines_of_code,
         "patch": dg.MetadataValue.path(result.patch_path),
         "tree": dg.MetadataValue.path(result.tree_path),
+    }
+
+
+def generated_tests_metadata(result: GeneratedTests) -> MetadataDict:
+    outcome, funnel = result.outcome, result.funnel
+    rejected = pd.DataFrame(
+        [
+            {"file": r.file, "test": r.test or "(whole file)", "stage": r.stage, "reason": r.reason}
+            for r in funnel.rejections
+        ],
+        columns=["file", "test", "stage", "reason"],
+    )
+    tasks = pd.DataFrame(
+        [
+            {
+                "task": s.task_id,
+                "state": s.state.value,
+                "detail": s.detail,
+                "cost_usd": s.cost_usd,
+                "link": s.link or "",
+            }
+            for s in outcome.statuses
+        ],
+        columns=["task", "state", "detail", "cost_usd", "link"],
+    )
+    metadata: MetadataDict = {
+        "generator": outcome.generator,
+        "tasks_submitted": outcome.tasks_submitted,
+        "tasks_succeeded": outcome.tasks_succeeded,
+        "submission_s": outcome.submission_s,
+        "collection_s": outcome.collection_s,
+        "tests_generated": funnel.tests_generated,
+        "tests_collected": funnel.tests_collected,
+        "tests_passing": funnel.tests_passing,
+        "tests_reliable": funnel.tests_reliable,
+        "tests_accepted": funnel.tests_accepted,
+        "coverage_before_pct": funnel.coverage_before_pct,
+        "coverage_after_pct": funnel.coverage_after_pct,
+        "branch_coverage_before_pct": funnel.branch_coverage_before_pct,
+        "branch_coverage_after_pct": funnel.branch_coverage_after_pct,
+        "cost_usd": outcome.cost_usd,
+        "tokens": outcome.tokens,
+        "tasks": table(tasks),
+        "rejected_tests": table(rejected),
+        "accepted_tests": dg.MetadataValue.md(
+            "\n".join(f"- `{t}`" for t in funnel.accepted_tests) or "None."
+        ),
+        "task_ids": dg.MetadataValue.json({h.task_id: h.backend_id for h in outcome.handles}),
+    }
+    if outcome.degraded_reason:
+        metadata["degraded_reason"] = outcome.degraded_reason
+    return metadata
+
+
+def release_metadata(candidate: ReleaseCandidate) -> MetadataDict:
+    run = candidate.test_run
+    return {
+        "bundle_sha256": candidate.bundle_sha256,
+        "bundle": dg.MetadataValue.path(candidate.bundle_path),
+        "source_revision": candidate.source_revision,
+        "tests_passed": run.passed,
+        "tests_failed": run.failed,
+        "line_coverage_pct": run.coverage.line_pct if run.coverage else 0.0,
+        "branch_coverage_pct": run.coverage.branch_pct if run.coverage else 0.0,
+        "lint_violations": candidate.lint.violations,
+        "generated_tests_included": candidate.generated_tests_included,
     }
 
 

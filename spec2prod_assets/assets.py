@@ -17,15 +17,22 @@ import dagster as dg
 
 from resources.project import ProjectResource
 from spec2prod_assets.asset_metadata import (
+    generated_tests_metadata,
     refactor_metadata,
+    release_metadata,
     seconds_since,
     spec_metadata,
     table,
     test_run_metadata,
 )
 from spec2prod_assets.component_tree import import_root, stage_component
+from spec2prod_assets.generation_protocol import TestGenerator
+from spec2prod_assets.generation_runner import GeneratedTests, generate
+from spec2prod_assets.generation_tasks import build_tasks
 from spec2prod_assets.partitions import specs_partitions
+from spec2prod_assets.quality_gates import release_checks
 from spec2prod_assets.refactoring import RefactorResult, refactor_component
+from spec2prod_assets.release import ReleaseCandidate, assemble_release
 from spec2prod_assets.spec_catalog import locate_spec
 from spec2prod_assets.spec_model import ComponentSpec
 from spec2prod_assets.stage_timings import (
@@ -36,6 +43,7 @@ from spec2prod_assets.stage_timings import (
     write_json_report,
 )
 from spec2prod_assets.test_runner import TestRun, run_tests
+from spec2prod_assets.validation_funnel import RELIABILITY_RUNS, run_funnel
 from spec2prod_assets.workspace_checks import source_path_problem
 
 REPORT_STEP = "workflow_report"
@@ -86,7 +94,7 @@ def baseline_tests(
         tree,
         source_path=spec.source_path,
         test_paths=existing_test_paths(tree, spec),
-        pythonpath=import_root(spec),
+        pythonpath=import_root(spec.source_path),
         output_dir=stage_dir / "results",
         timeout_s=project.test_timeout_s,
     )
@@ -110,7 +118,7 @@ def refactored_code(
         original,
         source_path=spec.source_path,
         tests_path=spec.tests_path,
-        pythonpath=import_root(spec),
+        pythonpath=import_root(spec.source_path),
         baseline=baseline_tests,
         work_dir=stage_dir,
         timeout_s=project.test_timeout_s,
@@ -119,11 +127,110 @@ def refactored_code(
     return dg.Output(result, metadata={**refactor_metadata(result), "duration_s": seconds_since(started)})
 
 
+class GeneratedTestsConfig(dg.Config):
+    """How long to wait for the test generator, and how hard to test what it returns."""
+
+    poll_interval_s: float = 2.0
+    deadline_s: float = 900.0
+    reliability_runs: int = RELIABILITY_RUNS
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="quality",
+    kinds={"openhands", "pytest"},
+    pool="openhands",
+    description=(
+        "New unit tests from the test generator (OpenHands or CrossHair), kept only if they are collected, "
+        "pass, are not flaky over 5 random-order runs, and add coverage."
+    ),
+)
+async def generated_tests(
+    context: dg.AssetExecutionContext,
+    config: GeneratedTestsConfig,
+    project: ProjectResource,
+    test_generator: dg.ResourceParam[TestGenerator],
+    spec: ComponentSpec,
+    baseline_tests: TestRun,
+) -> dg.Output[GeneratedTests]:
+    started = time.perf_counter()
+    stage_dir = project.stage_dir(spec.slug, context.run_id, "generated_tests")
+    workspace = stage_component(project.root_path, spec, stage_dir / "workspace")
+    tasks = build_tasks(spec, baseline_tests, workspace)
+    outcome = await generate(
+        test_generator,
+        tasks,
+        poll_interval_s=config.poll_interval_s,
+        deadline_s=config.deadline_s,
+        log=context.log,
+    )
+    funnel = run_funnel(
+        workspace,
+        slug=spec.slug,
+        source_path=spec.source_path,
+        tests_path=spec.tests_path,
+        pythonpath=import_root(spec.source_path),
+        baseline=baseline_tests,
+        generated=[f for files in outcome.files for f in files.files],
+        refused_paths=[r for files in outcome.files for r in files.rejected],
+        work_dir=stage_dir / "funnel",
+        timeout_s=project.test_timeout_s,
+        reliability_runs=config.reliability_runs,
+    )
+    context.log.info("Accepted %d of %d generated tests", funnel.tests_accepted, funnel.tests_generated)
+    result = GeneratedTests(outcome=outcome, funnel=funnel)
+    return dg.Output(
+        result, metadata={**generated_tests_metadata(result), "duration_s": seconds_since(started)}
+    )
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="release",
+    kinds={"python"},
+    description="Refactored code plus accepted generated tests, tested together and frozen into one bundle.",
+    check_specs=[
+        dg.AssetCheckSpec("all_tests_pass", asset="release_candidate", blocking=True),
+        dg.AssetCheckSpec("coverage_meets_threshold", asset="release_candidate", blocking=True),
+        dg.AssetCheckSpec("lint_clean", asset="release_candidate", blocking=True),
+    ],
+)
+def release_candidate(
+    context: dg.AssetExecutionContext,
+    project: ProjectResource,
+    spec: ComponentSpec,
+    refactored_code: RefactorResult,
+    generated_tests: GeneratedTests,
+) -> Iterator[dg.Output[ReleaseCandidate] | dg.AssetCheckResult]:
+    started = time.perf_counter()
+    stage_dir = project.stage_dir(spec.slug, context.run_id, "release_candidate")
+    candidate = assemble_release(
+        Path(refactored_code.tree_path),
+        spec=spec,
+        pythonpath=import_root(spec.source_path),
+        accepted_dir=Path(generated_tests.funnel.accepted_dir),
+        accepted_files=generated_tests.funnel.accepted_files,
+        work_dir=stage_dir,
+        bundles_dir=project.work_path / spec.slug / "bundles",
+        project_root=project.root_path,
+        run_id=context.run_id,
+        timeout_s=project.test_timeout_s,
+    )
+    context.log.info(
+        "Bundle %s: %d passed, %d failed",
+        candidate.bundle_sha256[:12],
+        candidate.test_run.passed,
+        candidate.test_run.failed,
+    )
+    yield dg.Output(candidate, metadata={**release_metadata(candidate), "duration_s": seconds_since(started)})
+    yield from release_checks(candidate, spec)
+
+
 @dg.asset(
     partitions_def=specs_partitions,
     group_name="report",
     kinds={"json"},
-    deps=[spec, baseline_tests, refactored_code],
+    deps=[spec, baseline_tests, generated_tests, refactored_code, release_candidate],
     description="Stage timings of this run from the Dagster instance: critical path and parallel savings.",
 )
 def workflow_report(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:

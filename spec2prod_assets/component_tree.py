@@ -46,9 +46,9 @@ def copy_tree(source: Path, destination: Path) -> Path:
     return destination
 
 
-def import_root(spec: ComponentSpec) -> str:
+def import_root(source_path: str) -> str:
     """The folder that goes on PYTHONPATH so `import <package>` finds the component: its parent."""
-    parent = PurePosixPath(spec.source_path).parent
+    parent = PurePosixPath(source_path).parent
     return str(parent) if str(parent) else "."
 
 

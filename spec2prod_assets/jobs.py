@@ -18,7 +18,7 @@ ASYNC_EXECUTION: dict[str, Any] = {
 }
 SYNC_EXECUTION: dict[str, Any] = {"config": {"in_process": {}}}
 
-DEV_STAGES = ["spec", "baseline_tests", "refactored_code"]
+DEV_STAGES = ["spec", "baseline_tests", "generated_tests", "refactored_code", "release_candidate"]
 STAGING_STAGES = [*DEV_STAGES]
 PRODUCTION_STAGES = [*STAGING_STAGES]
 REPORT = "workflow_report"

@@ -8,12 +8,18 @@ from pydantic import Field
 
 PROJECT_ROOT_ENV = "SPEC2PROD_PROJECT_ROOT"
 WORK_DIR_ENV = "SPEC2PROD_WORK_DIR"
+DEPLOY_ROOT_ENV = "SPEC2PROD_DEPLOY_ROOT"
 BUNDLED_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo"
 WORK_FOLDER_NAME = ".spec2prod"
 
 
 def default_project_root() -> str:
     return os.environ.get(PROJECT_ROOT_ENV) or str(BUNDLED_EXAMPLE)
+
+
+def deploy_root_default() -> str:
+    """Where the local deployer keeps environments: $SPEC2PROD_DEPLOY_ROOT, else in the work folder."""
+    return os.environ.get(DEPLOY_ROOT_ENV) or str(Path(default_project_root()) / WORK_FOLDER_NAME / "deploy")
 
 
 class ProjectResource(dg.ConfigurableResource):

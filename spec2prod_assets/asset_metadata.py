@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from spec2prod_assets.deployment import DeploymentOutcome
 from spec2prod_assets.generation_runner import GeneratedTests
 from spec2prod_assets.refactoring import RefactorResult
 from spec2prod_assets.release import ReleaseCandidate
@@ -163,6 +164,34 @@ def release_metadata(candidate: ReleaseCandidate) -> MetadataDict:
         "branch_coverage_pct": run.coverage.branch_pct if run.coverage else 0.0,
         "lint_violations": candidate.lint.violations,
         "generated_tests_included": candidate.generated_tests_included,
+    }
+
+
+def deployment_metadata(outcome: DeploymentOutcome) -> MetadataDict:
+    history = pd.DataFrame(
+        [
+            {
+                "time": h.time,
+                "release": h.release_id,
+                "action": h.action,
+                "outcome": h.outcome,
+                "health": h.health,
+                "duration_s": round(h.duration_s, 3),
+            }
+            for h in outcome.history_tail
+        ],
+        columns=["time", "release", "action", "outcome", "health", "duration_s"],
+    )
+    return {
+        "environment": outcome.environment,
+        "release_id": outcome.release_id,
+        "bundle_sha256": outcome.bundle_sha256,
+        "healthy": outcome.healthy,
+        "rolled_back": outcome.rolled_back,
+        "live_release_id": outcome.live_release_id or "",
+        "health": outcome.health_summary,
+        "health_output": dg.MetadataValue.md(f"```\n{outcome.health_output[-3000:]}\n```"),
+        "history_tail": table(history),
     }
 
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from resources.deployers import DeployerResource
 from resources.project import ProjectResource
 from spec2prod_assets.asset_metadata import (
+    deployment_metadata,
     generated_tests_metadata,
     refactor_metadata,
     release_metadata,
@@ -26,6 +28,8 @@ from spec2prod_assets.asset_metadata import (
     test_run_metadata,
 )
 from spec2prod_assets.component_tree import import_root, stage_component
+from spec2prod_assets.deployment import DeploymentOutcome, promote
+from spec2prod_assets.deployment_gates import PRODUCTION, STAGING, deploy_or_fail, live_release_check
 from spec2prod_assets.generation_protocol import TestGenerator
 from spec2prod_assets.generation_runner import GeneratedTests, generate
 from spec2prod_assets.generation_tasks import build_tasks
@@ -228,9 +232,67 @@ def release_candidate(
 
 @dg.asset(
     partitions_def=specs_partitions,
+    group_name="deployment",
+    kinds={"python"},
+    description="The release candidate's bundle deployed to staging, health-checked, rolled back on failure.",
+    check_specs=[dg.AssetCheckSpec("healthy", asset="staging_deployment", blocking=True)],
+)
+def staging_deployment(
+    context: dg.AssetExecutionContext,
+    deployer: dg.ResourceParam[DeployerResource],
+    spec: ComponentSpec,
+    release_candidate: ReleaseCandidate,
+) -> Iterator[dg.Output[DeploymentOutcome] | dg.AssetCheckResult]:
+    started = time.perf_counter()
+    target = deployer.get_deployer()
+    outcome = deploy_or_fail(
+        lambda: target.deploy(Path(release_candidate.bundle_path), STAGING, spec.slug), context.log
+    )
+    yield dg.Output(outcome, metadata={**deployment_metadata(outcome), "duration_s": seconds_since(started)})
+    yield live_release_check(target, STAGING, spec.slug, outcome)
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="deployment",
+    kinds={"python"},
+    description="The exact release that passed staging (same sha256) promoted to production.",
+    check_specs=[dg.AssetCheckSpec("healthy", asset="production_deployment", blocking=True)],
+)
+def production_deployment(
+    context: dg.AssetExecutionContext,
+    deployer: dg.ResourceParam[DeployerResource],
+    spec: ComponentSpec,
+    release_candidate: ReleaseCandidate,
+    staging_deployment: DeploymentOutcome,
+) -> Iterator[dg.Output[DeploymentOutcome] | dg.AssetCheckResult]:
+    started = time.perf_counter()
+    target = deployer.get_deployer()
+    if staging_deployment.bundle_sha256 != release_candidate.bundle_sha256:
+        raise dg.Failure(
+            f"refusing to promote bundle {release_candidate.bundle_sha256}: staging passed "
+            f"{staging_deployment.bundle_sha256}, a different release"
+        )
+    outcome = deploy_or_fail(
+        lambda: promote(target, Path(release_candidate.bundle_path), spec.slug), context.log
+    )
+    yield dg.Output(outcome, metadata={**deployment_metadata(outcome), "duration_s": seconds_since(started)})
+    yield live_release_check(target, PRODUCTION, spec.slug, outcome)
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
     group_name="report",
     kinds={"json"},
-    deps=[spec, baseline_tests, generated_tests, refactored_code, release_candidate],
+    deps=[
+        spec,
+        baseline_tests,
+        generated_tests,
+        refactored_code,
+        release_candidate,
+        staging_deployment,
+        production_deployment,
+    ],
     description="Stage timings of this run from the Dagster instance: critical path and parallel savings.",
 )
 def workflow_report(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from spec2prod_assets.deploy_cli import add_deploy_commands
 from spec2prod_assets.spec_model import SpecError, Stage
 from spec2prod_assets.spec_parser import parse_spec
 from spec2prod_assets.workflow import WorkflowResult, project_root_of, register_partitions, run_workflow
@@ -33,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--mode", choices=["async", "sync"], default="async", help="multiprocess or in-process")
     run.add_argument("--project-root", type=Path, help="default: the folder holding specs/")
     run.set_defaults(handler=_run)
+
+    add_deploy_commands(commands)
 
     args = parser.parse_args(argv)
     try:

@@ -19,8 +19,8 @@ ASYNC_EXECUTION: dict[str, Any] = {
 SYNC_EXECUTION: dict[str, Any] = {"config": {"in_process": {}}}
 
 DEV_STAGES = ["spec", "baseline_tests", "generated_tests", "refactored_code", "release_candidate"]
-STAGING_STAGES = [*DEV_STAGES]
-PRODUCTION_STAGES = [*STAGING_STAGES]
+STAGING_STAGES = [*DEV_STAGES, "staging_deployment"]
+PRODUCTION_STAGES = [*STAGING_STAGES, "production_deployment"]
 REPORT = "workflow_report"
 
 

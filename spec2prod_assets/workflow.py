@@ -86,6 +86,8 @@ def run_workflow(
     run_config = {
         "execution": SYNC_EXECUTION if execution_mode == "sync" else ASYNC_EXECUTION,
         "resources": {"project": {"config": {"root": str(root)}}},
+        # Stage progress and warnings, not every engine event.
+        "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }
     result = dg.execute_job(
         dg.build_reconstructable_job(__name__, job_by_name.__name__, reconstructable_args=(job_name,)),

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from spec2prod_assets.deploy_cli import add_deploy_commands
+from spec2prod_assets.deployment import HealthCheckFailed, promote
+from spec2prod_assets.local_releases import LocalReleaseDeployer, PytestHealthCheck
+from tests.support.tiny_component import COMPONENT, healthy, make_bundle, unhealthy
+
+
+def _run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="spec2prod")
+    add_deploy_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+def test_releases_lists_every_release_with_current_and_bad_marked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = make_bundle(tmp_path)
+    root = tmp_path / "deploy"
+    good = LocalReleaseDeployer(root, health_check=healthy).deploy(bundle.path, "staging", COMPONENT)
+    with pytest.raises(HealthCheckFailed) as caught:
+        LocalReleaseDeployer(root, health_check=unhealthy).deploy(bundle.path, "staging", COMPONENT)
+    assert _run("releases", "staging", COMPONENT, "--deploy-root", str(root)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["RELEASE", "STATE", "CREATED", "BUNDLE", "SHA256"]
+    bad_line, current_line = lines[1:]
+    assert bad_line.startswith(caught.value.outcome.release_id) and " bad " in bad_line
+    assert current_line.startswith(good.release_id) and " current " in current_line
+    assert current_line.endswith(bundle.sha256)
+
+
+def test_history_shows_deploy_and_promote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = make_bundle(tmp_path)
+    root = tmp_path / "deploy"
+    deployer = LocalReleaseDeployer(root, health_check=healthy)
+    deployer.deploy(bundle.path, "staging", COMPONENT)
+    promote(deployer, bundle.path, COMPONENT)
+    monkeypatch.setenv("SPEC2PROD_DEPLOY_ROOT", str(root))
+    assert _run("history", "staging", COMPONENT) == 0
+    assert _run("history", "production", COMPONENT) == 0
+    staging, production = capsys.readouterr().out.splitlines()
+    assert staging.split()[1:4:2] == ["deploy", "healthy"]
+    assert production.split()[1:4:2] == ["promote", "healthy"]
+
+
+def test_rollback_makes_the_previous_release_live_after_a_real_health_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "deploy"
+    deployer = LocalReleaseDeployer(root, health_check=PytestHealthCheck(attempts=1, timeout_s=60))
+    first = deployer.deploy(make_bundle(tmp_path, version="1.0.0").path, "staging", COMPONENT)
+    deployer.deploy(make_bundle(tmp_path, version="1.0.1").path, "staging", COMPONENT)
+    assert _run("rollback", "staging", COMPONENT, "--deploy-root", str(root)) == 0
+    assert f"rolled back to {first.release_id}" in capsys.readouterr().out
+    healthy_now = deployer.healthy_release("staging", COMPONENT)
+    assert healthy_now is not None and healthy_now.release_id == first.release_id
+
+
+def test_rollback_without_an_earlier_release_fails_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "deploy"
+    LocalReleaseDeployer(root, health_check=healthy).deploy(make_bundle(tmp_path).path, "staging", COMPONENT)
+    assert _run("rollback", "staging", COMPONENT, "--deploy-root", str(root)) == 1
+    assert "no earlier healthy release to roll back to" in capsys.readouterr().err
+
+
+def test_an_unknown_environment_fails_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("releases", "nowhere", COMPONENT, "--deploy-root", str(tmp_path)) == 1
+    assert f"nothing is deployed to nowhere/{COMPONENT} under {tmp_path}" in capsys.readouterr().err
+
+
+def test_the_deploy_root_defaults_to_the_project_work_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SPEC2PROD_DEPLOY_ROOT", raising=False)
+    monkeypatch.setenv("SPEC2PROD_PROJECT_ROOT", str(tmp_path))
+    root = tmp_path / ".spec2prod" / "deploy"
+    LocalReleaseDeployer(root, health_check=healthy).deploy(make_bundle(tmp_path).path, "staging", COMPONENT)
+    assert _run("releases", "staging", COMPONENT) == 0
+    assert "current" in capsys.readouterr().out

@@ -1,13 +1,13 @@
 """The deployer resources: which `Deployer` the deployment assets use is configuration, not code."""
 
-from __future__ import annotations
-
+import os
 from pathlib import Path
 from typing import Protocol
 
 import dagster as dg
 from pydantic import Field
 
+from resources.project import DEPLOY_ROOT_ENV, ProjectResource
 from spec2prod_assets.deploy_commands import CommandDeployer
 from spec2prod_assets.deployment import Deployer
 from spec2prod_assets.local_releases import LocalReleaseDeployer, PytestHealthCheck
@@ -22,7 +22,11 @@ class DeployerResource(Protocol):
 class LocalDeployerResource(dg.ConfigurableResource):
     """Release folders on this machine (Capistrano style): the default, needs no service."""
 
-    deploy_root: str = Field(description="Folder holding <environment>/<component>/releases and current.")
+    project: ProjectResource
+    deploy_root: str | None = Field(
+        default_factory=lambda: os.environ.get(DEPLOY_ROOT_ENV),
+        description=f"Holds <environment>/<component>/releases; ${DEPLOY_ROOT_ENV}, else <work>/deploy.",
+    )
     keep_releases: int = Field(default=5, description="Releases kept per environment, besides live/rollback.")
     health_attempts: int = Field(default=3, description="Health check attempts before a release is bad.")
     health_interval_s: float = Field(default=2.0, description="Wait before the 2nd attempt; doubles after.")
@@ -30,7 +34,7 @@ class LocalDeployerResource(dg.ConfigurableResource):
 
     def get_deployer(self) -> Deployer:
         return LocalReleaseDeployer(
-            Path(self.deploy_root),
+            Path(self.deploy_root) if self.deploy_root else self.project.work_path / "deploy",
             keep_releases=self.keep_releases,
             health_check=PytestHealthCheck(
                 attempts=self.health_attempts,

@@ -17,11 +17,6 @@ def default_project_root() -> str:
     return os.environ.get(PROJECT_ROOT_ENV) or str(BUNDLED_EXAMPLE)
 
 
-def deploy_root_default() -> str:
-    """Where the local deployer keeps environments: $SPEC2PROD_DEPLOY_ROOT, else in the work folder."""
-    return os.environ.get(DEPLOY_ROOT_ENV) or str(Path(default_project_root()) / WORK_FOLDER_NAME / "deploy")
-
-
 class ProjectResource(dg.ConfigurableResource):
     """The project whose specs are taken to production, and the work folder where runs write.
 
@@ -51,3 +46,8 @@ class ProjectResource(dg.ConfigurableResource):
         path = self.work_path / slug / "runs" / run_id / stage
         path.mkdir(parents=True, exist_ok=False)
         return path
+
+
+def deploy_root_default() -> str:
+    """Where the local deployer keeps environments: $SPEC2PROD_DEPLOY_ROOT, else `<work>/deploy`."""
+    return os.environ.get(DEPLOY_ROOT_ENV) or str(ProjectResource().work_path / "deploy")

@@ -5,7 +5,7 @@ import dagster as dg
 from resources.artifact_io import ArtifactIOManager
 from resources.crosshair_generator import CrossHairGeneratorResource
 from resources.deployers import LocalDeployerResource
-from resources.project import ProjectResource, deploy_root_default
+from resources.project import ProjectResource
 from spec2prod_assets import assets
 from spec2prod_assets.jobs import ALL_JOBS
 
@@ -19,6 +19,6 @@ defs = dg.Definitions(
         "project": project,
         "io_manager": ArtifactIOManager(project=project),
         "test_generator": CrossHairGeneratorResource(),
-        "deployer": LocalDeployerResource(deploy_root=deploy_root_default()),
+        "deployer": LocalDeployerResource(project=project),
     },
 )

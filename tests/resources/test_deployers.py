@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from resources.deployers import CommandDeployerResource, LocalDeployerResource
+from resources.project import ProjectResource
 from spec2prod_assets.deploy_commands import CommandDeployer
 from spec2prod_assets.local_releases import LocalReleaseDeployer, PytestHealthCheck
 from tests.support.tiny_component import COMPONENT, make_bundle
@@ -12,6 +13,7 @@ from tests.support.tiny_component import COMPONENT, make_bundle
 
 def test_the_local_resource_builds_a_local_deployer_with_its_settings(tmp_path: Path) -> None:
     resource = LocalDeployerResource(
+        project=ProjectResource(root=str(tmp_path)),
         deploy_root=str(tmp_path),
         keep_releases=3,
         health_attempts=4,
@@ -24,6 +26,13 @@ def test_the_local_resource_builds_a_local_deployer_with_its_settings(tmp_path: 
     check = deployer.health_check
     assert isinstance(check, PytestHealthCheck)
     assert (check.attempts, check.interval_s, check.timeout_s) == (4, 0.5, 9)
+
+
+def test_the_local_deploy_root_defaults_to_the_project_work_folder(tmp_path: Path) -> None:
+    resource = LocalDeployerResource(project=ProjectResource(root=str(tmp_path)))
+    deployer = resource.get_deployer()
+    assert isinstance(deployer, LocalReleaseDeployer)
+    assert deployer.deploy_root == tmp_path.resolve() / ".spec2prod" / "deploy"
 
 
 def test_the_command_resource_builds_a_command_deployer_with_its_commands(tmp_path: Path) -> None:
@@ -49,7 +58,11 @@ def test_an_asset_deploys_a_real_bundle_through_the_local_resource(tmp_path: Pat
         outcome = deployer.get_deployer().deploy(bundle.path, "staging", COMPONENT)
         return dg.MaterializeResult(metadata={"release_id": outcome.release_id, "healthy": outcome.healthy})
 
-    resource = LocalDeployerResource(deploy_root=str(tmp_path / "deploy"), health_interval_s=0.05)
+    resource = LocalDeployerResource(
+        project=ProjectResource(root=str(tmp_path)),
+        deploy_root=str(tmp_path / "deploy"),
+        health_interval_s=0.05,
+    )
     result = dg.materialize([staged], resources={"deployer": resource})
     assert result.success
     metadata = result.asset_materializations_for_node("staged")[0].metadata

@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 SPECS ?= examples/demo/specs/*.md
 PORT ?= 3000
 
-.PHONY: install run dev test test-fast lint typecheck validate clean
+.PHONY: install run dev test test-fast lint typecheck validate clean browser-deps openhands-deps bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,27 @@ run: install $(DAGSTER_HOME)/dagster.yaml
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m spec2prod_assets.definitions -h 127.0.0.1 -p $(PORT)
 
-## test: lint, types, definitions, then the whole test suite (what CI runs)
-test: install lint typecheck validate
-	$(BIN)/python -m pytest -q
+## test: lint, types, definitions, then the whole suite (what CI runs): unit, e2e with the real
+## dagster CLI, dagster dev and Chromium, and the real OpenHands agent server
+test: install browser-deps openhands-deps lint typecheck validate
+	OPENHANDS_REAL_REQUIRED=1 SPEC2PROD_BROWSER_REQUIRED=1 $(BIN)/python -m pytest -q
 
-## test-fast: unit tests only, for everyday work
+## test-fast: unit tests only, for everyday work (no dagster dev, no browser, no agent server)
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not e2e"
+	$(BIN)/python -m pytest -q -m "not e2e and not openhands_real"
+
+## browser-deps: Debian's chromium + chromium-driver for the browser tests (silent when present)
+browser-deps:
+	bash scripts/install_chromium.sh
+
+## openhands-deps: a Python 3.12 venv with the real OpenHands agent server, for its tests
+openhands-deps:
+	bash scripts/openhands_venv.sh
+
+## bench: benchmarks (run by hand; they print ratios measured side by side)
+bench: install
+	$(BIN)/python bench/bench_sync_vs_async.py
+	$(BIN)/python bench/bench_sensor.py
 
 lint: install
 	$(BIN)/ruff check .

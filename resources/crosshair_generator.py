@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -23,6 +24,9 @@ from spec2prod_assets.generation_protocol import (
     TaskState,
     TaskStatus,
 )
+
+# What `crosshair cover` prints when a module defines no function to cover.
+_NOTHING_TO_COVER = "No functions or methods found"
 
 
 class _Job:
@@ -88,11 +92,27 @@ class CrossHairGeneratorResource(dg.ConfigurableResource):
         """The pytest file CrossHair printed, placed in the task's tests folder."""
         job = self._job(handle)
         source = job.output.read_text(encoding="utf-8", errors="replace")
+        await self._stop(job)
         if "def test_" not in source:
             return GeneratedFiles(task_id=handle.task_id)
         module = PurePosixPath(job.task.module).stem
         path = f"{job.task.tests_path}/test_{module}_crosshair.py"
         return GeneratedFiles(task_id=handle.task_id, files=(GeneratedFile(path=path, content=source),))
+
+    async def cancel(self, handle: TaskHandle) -> str:
+        """Kill the task's process group and drop its scratch files. Never raises."""
+        job = self._jobs.pop(handle.task_id, None)
+        if job is None:
+            return "unknown task"
+        await self._stop(job)
+        return "stopped crosshair"
+
+    async def _stop(self, job: _Job) -> None:
+        if job.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(job.process.pid, signal.SIGKILL)
+            await job.process.wait()
+        shutil.rmtree(job.output.parent, ignore_errors=True)
 
     async def _poll_one(self, handle: TaskHandle) -> TaskStatus:
         job = self._jobs.get(handle.task_id)
@@ -102,16 +122,17 @@ class CrossHairGeneratorResource(dg.ConfigurableResource):
         if process.returncode is None:
             if time.time() - handle.submitted_at <= self.time_budget_s:
                 return TaskStatus(task_id=handle.task_id, state=TaskState.RUNNING)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+            await self._stop(job)
             return TaskStatus(
                 task_id=handle.task_id,
                 state=TaskState.FAILED,
-                detail=f"crosshair exceeded its {self.time_budget_s:.0f}s budget and was stopped",
+                detail=f"crosshair exceeded its {self.time_budget_s:g}s budget and was stopped",
             )
         if process.returncode != 0:
             stderr = job.errors.read_text(encoding="utf-8", errors="replace")
+            if _NOTHING_TO_COVER in stderr:
+                # A module of constants or re-exports: nothing to test is a result, not a failure.
+                return TaskStatus(task_id=handle.task_id, state=TaskState.SUCCEEDED, detail="no functions")
             tail = "\n".join(stderr.strip().splitlines()[-5:])
             return TaskStatus(
                 task_id=handle.task_id,

@@ -145,8 +145,10 @@ def generated_tests_metadata(result: GeneratedTests) -> MetadataDict:
         "accepted_tests": dg.MetadataValue.md(
             "\n".join(f"- `{t}`" for t in funnel.accepted_tests) or "None."
         ),
-        "task_ids": dg.MetadataValue.json({h.task_id: h.backend_id for h in outcome.handles}),
     }
+    if outcome.generator == "openhands":
+        conversations = {h.task_id: h.backend_id for h in outcome.handles}
+        metadata["conversation_ids"] = dg.MetadataValue.json(conversations)
     if outcome.degraded_reason:
         metadata["degraded_reason"] = outcome.degraded_reason
     return metadata

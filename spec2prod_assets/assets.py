@@ -92,7 +92,7 @@ def baseline_tests(
     context: dg.AssetExecutionContext, project: ProjectResource, spec: ComponentSpec
 ) -> dg.Output[TestRun]:
     started = time.perf_counter()
-    stage_dir = project.stage_dir(spec.slug, context.run_id, "baseline_tests")
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "baseline_tests")
     tree = stage_component(project.root_path, spec, stage_dir / "tree")
     run = run_tests(
         tree,
@@ -110,13 +110,16 @@ def baseline_tests(
     partitions_def=specs_partitions,
     group_name="quality",
     kinds={"ruff"},
-    description="ruff format and safe fixes on a copy, kept only if tests and public API are unchanged.",
+    description=(
+        "The code after `ruff format` and safe `ruff check --fix` on a copy; "
+        "kept only if every test outcome and the public API are unchanged."
+    ),
 )
 def refactored_code(
     context: dg.AssetExecutionContext, project: ProjectResource, spec: ComponentSpec, baseline_tests: TestRun
 ) -> dg.Output[RefactorResult]:
     started = time.perf_counter()
-    stage_dir = project.stage_dir(spec.slug, context.run_id, "refactored_code")
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "refactored_code")
     original = stage_component(project.root_path, spec, stage_dir / "original")
     result = refactor_component(
         original,
@@ -158,7 +161,7 @@ async def generated_tests(
     baseline_tests: TestRun,
 ) -> dg.Output[GeneratedTests]:
     started = time.perf_counter()
-    stage_dir = project.stage_dir(spec.slug, context.run_id, "generated_tests")
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "generated_tests")
     workspace = stage_component(project.root_path, spec, stage_dir / "workspace")
     tasks = build_tasks(spec, baseline_tests, workspace)
     outcome = await generate(
@@ -207,7 +210,7 @@ def release_candidate(
     generated_tests: GeneratedTests,
 ) -> Iterator[dg.Output[ReleaseCandidate] | dg.AssetCheckResult]:
     started = time.perf_counter()
-    stage_dir = project.stage_dir(spec.slug, context.run_id, "release_candidate")
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "release_candidate")
     candidate = assemble_release(
         Path(refactored_code.tree_path),
         spec=spec,
@@ -217,7 +220,7 @@ def release_candidate(
         work_dir=stage_dir,
         bundles_dir=project.work_path / spec.slug / "bundles",
         project_root=project.root_path,
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         timeout_s=project.test_timeout_s,
     )
     context.log.info(
@@ -256,7 +259,7 @@ def staging_deployment(
     partitions_def=specs_partitions,
     group_name="deployment",
     kinds={"python"},
-    description="The exact release that passed staging (same sha256) promoted to production.",
+    description="The exact release that passed staging (same sha256), promoted and health-checked.",
     check_specs=[dg.AssetCheckSpec("healthy", asset="production_deployment", blocking=True)],
 )
 def production_deployment(
@@ -297,9 +300,9 @@ def production_deployment(
 )
 def workflow_report(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     started = time.perf_counter()
-    stages = stage_timings(context.instance, context.run_id, exclude=[REPORT_STEP])
+    stages = stage_timings(context.instance, context.run.run_id, exclude=[REPORT_STEP])
     summary = summarize(
-        context.run_id,
+        context.run.run_id,
         stages,
         upstream=upstream_steps(context.job_def.asset_layer.asset_graph),
         execution_mode=execution_mode_of(context.run.run_config),
@@ -307,7 +310,7 @@ def workflow_report(context: dg.AssetExecutionContext, project: ProjectResource)
     report_path = write_json_report(
         summary,
         {"partition": context.partition_key, "job": context.job_name},
-        project.work_path / context.partition_key / "runs" / context.run_id / "workflow_report.json",
+        project.work_path / context.partition_key / "runs" / context.run.run_id / "workflow_report.json",
     )
     return dg.MaterializeResult(
         metadata={

@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _register(args: argparse.Namespace) -> int:
     try:
         instance = dg.DagsterInstance.get()
-    except dg.DagsterInvariantViolationError:
+    except dg.DagsterError:  # DagsterHomeNotSetError is not an invariant violation
         print(
             "spec2prod: set DAGSTER_HOME to the instance that will run the jobs "
             "(the dagster CLI's temporary instance cannot hold partitions)",

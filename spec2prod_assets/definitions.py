@@ -5,20 +5,25 @@ import dagster as dg
 from resources.artifact_io import ArtifactIOManager
 from resources.crosshair_generator import CrossHairGeneratorResource
 from resources.deployers import LocalDeployerResource
+from resources.openhands import openhands_from_env
 from resources.project import ProjectResource
+from sensors import spec_sensor
 from spec2prod_assets import assets
 from spec2prod_assets.jobs import ALL_JOBS
 
-project = ProjectResource()
+# Configurable per run (run_workflow passes the project root), defaulting to $SPEC2PROD_PROJECT_ROOT.
+project = ProjectResource.configure_at_launch()
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets]),
     asset_checks=dg.load_asset_checks_from_modules([assets]),
     jobs=ALL_JOBS,
+    sensors=[spec_sensor],
     resources={
         "project": project,
         "io_manager": ArtifactIOManager(project=project),
-        "test_generator": CrossHairGeneratorResource(),
+        # OpenHands when OPENHANDS_URL is set; otherwise the built-in generator, which needs no service.
+        "test_generator": openhands_from_env() or CrossHairGeneratorResource(),
         "deployer": LocalDeployerResource(project=project),
     },
 )

@@ -114,6 +114,10 @@ class TestGenerator(Protocol):
         """The test files a finished task produced, with paths outside the tests folder rejected."""
         ...
 
+    async def cancel(self, handle: TaskHandle) -> str:
+        """Stop a task nobody waits for any more (deadline passed); says what was done. Never raises."""
+        ...
+
 
 def rejection_reason(path: str, tests_path: str) -> str | None:
     """Why a generated file's path is refused, or None when it is a Python test file inside `tests_path`.

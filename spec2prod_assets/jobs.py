@@ -10,8 +10,6 @@ from typing import Any
 
 import dagster as dg
 
-from spec2prod_assets.partitions import specs_partitions
-
 MAX_CONCURRENT_STEPS = 2
 ASYNC_EXECUTION: dict[str, Any] = {
     "config": {"multiprocess": {"max_concurrent": MAX_CONCURRENT_STEPS, "start_method": {"forkserver": {}}}}
@@ -28,7 +26,6 @@ def _job(name: str, stages: list[str], description: str) -> dg.UnresolvedAssetJo
     return dg.define_asset_job(
         name=name,
         selection=dg.AssetSelection.assets(*stages, REPORT),
-        partitions_def=specs_partitions,
         config={"execution": ASYNC_EXECUTION},
         description=description,
     )

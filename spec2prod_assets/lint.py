@@ -54,14 +54,17 @@ def lint_report(tree: Path, target: str) -> LintReport:
 
 
 def format_and_fix(tree: Path, target: str) -> None:
-    """`ruff format`, then `ruff check --fix` with safe fixes only, in place on a working copy."""
-    _ruff(tree, ["format", "--isolated", "--line-length", LINE_LENGTH, target], ok_codes={0})
+    """`ruff check --fix` with safe fixes only, then `ruff format`, in place on a working copy.
+
+    Formatting last tidies what fixes leave behind (a removed import's blank lines).
+    """
     # Exit 1 means violations remain that have no safe fix: expected, they are counted afterwards.
     _ruff(
         tree,
         ["check", "--isolated", "--select", LINT_RULES, "--line-length", LINE_LENGTH, "--fix", target],
         ok_codes={0, 1},
     )
+    _ruff(tree, ["format", "--isolated", "--line-length", LINE_LENGTH, target], ok_codes={0})
 
 
 def _ruff_json(tree: Path, target: str, rule_args: list[str]) -> list[dict[str, object]]:
@@ -90,7 +93,9 @@ def _ruff_json(tree: Path, target: str, rule_args: list[str]) -> list[dict[str, 
 
 
 def _ruff(tree: Path, args: list[str], *, ok_codes: set[int]) -> str:
-    result = run_command([*python_tool("ruff"), *args], cwd=tree, timeout_s=_TIMEOUT_S, env=clean_env())
+    # No cache: ruff would otherwise leave a .ruff_cache folder in the tree it only reads.
+    env = clean_env({"RUFF_NO_CACHE": "true"})
+    result = run_command([*python_tool("ruff"), *args], cwd=tree, timeout_s=_TIMEOUT_S, env=env)
     if result.timed_out or result.exit_code not in ok_codes:
         raise CommandError(f"ruff {args[0]} failed (exit {result.exit_code}):\n{result.tail()}", result)
     return result.stdout

@@ -81,7 +81,10 @@ def stage_timings(
     """Finished steps of `run_id` with their start and end (epoch seconds)."""
     return [
         StageTiming(
-            stage=stat.step_key, start=stat.start_time, end=stat.end_time, status=str(stat.status.value)
+            stage=stat.step_key,
+            start=stat.start_time,
+            end=stat.end_time,
+            status=stat.status.value if stat.status else "unknown",
         )
         for stat in instance.get_run_step_stats(run_id)
         if stat.start_time is not None and stat.end_time is not None and stat.step_key not in exclude

@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict
 from spec2prod_assets.atomic_files import write_text_atomically
 from spec2prod_assets.component_tree import copy_tree
 from spec2prod_assets.generation_protocol import GeneratedFile, RejectedPath
-from spec2prod_assets.test_runner import CoverageReport, TestRun, TestRunError, run_tests
+from spec2prod_assets.test_runner import CoverageReport, TestOutcome, TestRun, TestRunError, run_tests
 
 FunnelStage = Literal["path", "collect", "pass", "reliable", "coverage"]
 RELIABILITY_RUNS = 5
+_EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
 _TEST_DEF_RE = re.compile(r"^\s*(?:async\s+)?def\s+test", re.MULTILINE)
 
 
@@ -187,7 +188,7 @@ def _collect_and_pass(runner: _Runner, candidates: list[_Candidate], rejections:
                     Rejection(file=candidate.path, test=None, stage="collect", reason="no tests collected")
                 )
                 continue
-            collected += len(outcomes)
+            collected += len({_test_name(o.test_id) for o in outcomes})
             verdicts: dict[str, bool] = {}
             for outcome in outcomes:
                 name = _test_name(outcome.test_id)
@@ -218,7 +219,12 @@ def _check_reliability(
                 for name in sorted(candidate.alive):
                     reason = f"run {attempt} of {runs} crashed: {_first_line(exc)}"
                     rejections.append(
-                        Rejection(file=candidate.path, test=name, stage="reliable", reason=reason)
+                        Rejection(
+                            file=candidate.path,
+                            test=f"{candidate.path}::{name}",
+                            stage="reliable",
+                            reason=reason,
+                        )
                     )
                 candidate.alive = set()
             return
@@ -259,7 +265,11 @@ def _keep_coverage_gains(
         for candidate in alive:
             for name in sorted(candidate.alive):
                 reason = f"coverage run failed: {_first_line(exc)}"
-                rejections.append(Rejection(file=candidate.path, test=name, stage="coverage", reason=reason))
+                rejections.append(
+                    Rejection(
+                        file=candidate.path, test=f"{candidate.path}::{name}", stage="coverage", reason=reason
+                    )
+                )
             candidate.alive = set()
         return before.line_pct, before.branch_pct
     report = run.coverage or CoverageReport(modules=())
@@ -376,8 +386,8 @@ def _count_test_defs(source: str) -> int:
     )
 
 
-def _outcomes_by_file(run: TestRun) -> dict[str, list]:  # type: ignore[type-arg]
-    grouped: dict[str, list] = {}  # type: ignore[type-arg]
+def _outcomes_by_file(run: TestRun) -> dict[str, list[TestOutcome]]:
+    grouped: dict[str, list[TestOutcome]] = {}
     for outcome in run.outcomes:
         grouped.setdefault(outcome.test_id.split("::")[0], []).append(outcome)
     return grouped
@@ -401,11 +411,18 @@ def _relative(filename: str, tree: Path) -> str:
 
 
 def _first_line(value: object) -> str:
-    text = str(value).strip()
-    lines = [line for line in text.splitlines() if line.strip()]
-    # pytest puts the decisive line (E   AssertionError...) last; a bare exception puts it first.
-    decisive = [line for line in lines if line.lstrip().startswith("E ")]
-    return (decisive[-1] if decisive else (lines[0] if lines else "")).strip()[:300]
+    """The one line that says why: an exception line (`SyntaxError: ...`) in pytest's last block of
+    `E ` lines if there is one, else that block's first line (`assert -1 == 1`), else the first line."""
+    lines = [line.strip() for line in str(value).strip().splitlines() if line.strip()]
+    block: list[str] = []
+    for index, line in enumerate(lines):
+        if line.startswith("E "):
+            if index == 0 or not lines[index - 1].startswith("E "):
+                block = []
+            block.append(line.removeprefix("E").strip())
+    exceptions = [line for line in block if _EXCEPTION_LINE_RE.match(line)]
+    chosen = exceptions[-1] if exceptions else (block[0] if block else (lines[0] if lines else ""))
+    return chosen[:300]
 
 
 def _pct(part: int, whole: int) -> float:

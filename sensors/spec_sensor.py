@@ -1,0 +1,338 @@
+"""The spec sensor: a spec dropped into or edited in `<project>/specs/` starts a run for it.
+
+Each tick hashes every `specs/**/*.md` (sha256 of the bytes: editors and `git checkout` touch mtimes
+without changing anything) and parses only the files whose hash differs from the cursor, so a tick
+over a thousand unchanged specs costs a few file reads and no parsing. The cursor is JSON, one entry
+per spec path: its hash and either the slug it parsed to or the error it failed with.
+
+What happens to a spec:
+- new or changed and unique: its partition is added and one run of the configured job is requested,
+  with `run_key = "<slug>:<hash prefix>"`, so Dagster never runs the same content twice (also after a
+  lost cursor, a revert or a rename);
+- broken: no run, the tick says which file and why, and it is not parsed again until it changes;
+- its slug also claimed by another spec: neither runs, and the tick says why (logged when it
+  appears, and in the skip reason of every tick that runs nothing) until one is renamed or removed;
+  then the remaining one runs, unchanged;
+- deleted: the tick reports it and forgets the file; its partition and run history stay.
+
+Parsing costs milliseconds per spec, so a bulk import of thousands of specs is spread over a few
+ticks by a parse budget; runs are only requested once every changed spec is parsed, so a duplicate
+slug in a part not yet read can never let its twin slip through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import dagster as dg
+
+from resources.project import ProjectResource
+from spec2prod_assets.partitions import specs_partitions
+from spec2prod_assets.spec_model import SpecError
+from spec2prod_assets.spec_parser import find_spec_files, parse_spec
+
+JOB_ENV = "SPEC2PROD_SENSOR_JOB"
+INTERVAL_ENV = "SPEC2PROD_SENSOR_INTERVAL_S"
+DEFAULT_JOB = "spec_to_production"
+DEFAULT_INTERVAL_S = 30
+DEFAULT_PARSE_BUDGET_S = 0.25  # seconds of parsing per tick; keeps a bulk-import tick well under 1 s
+CURSOR_VERSION = 1
+RUN_KEY_HASH_CHARS = 16
+SPEC_PATH_TAG = "spec2prod/spec_path"
+SPEC_SHA_TAG = "spec2prod/spec_sha256"
+_LISTED_PROBLEMS = 5  # a skip reason names this many problems of a kind, then counts the rest
+
+
+@dataclass(frozen=True)
+class SpecEntry:
+    """What the sensor knows about one spec file's current content.
+
+    `requested` is False for a parsed spec that has not run yet: its slug is claimed twice, or the tick
+    that parsed it ran out of parse budget before every changed spec was read.
+    """
+
+    sha: str
+    slug: str | None = None
+    error: str | None = None
+    requested: bool = False
+
+    def to_json(self) -> dict[str, str | bool]:
+        if self.error is not None:
+            return {"sha": self.sha, "error": self.error}
+        return {"sha": self.sha, "slug": self.slug or "", "requested": self.requested}
+
+    @staticmethod
+    def from_json(raw: object) -> SpecEntry:
+        if not isinstance(raw, dict) or not isinstance(raw.get("sha"), str):
+            raise ValueError(f"not a spec entry: {raw!r}")
+        if isinstance(raw.get("error"), str):
+            return SpecEntry(sha=raw["sha"], error=raw["error"])
+        if not isinstance(raw.get("slug"), str) or not raw["slug"]:
+            raise ValueError(f"spec entry without slug or error: {raw!r}")
+        return SpecEntry(sha=raw["sha"], slug=raw["slug"], requested=bool(raw.get("requested")))
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    slug: str
+    spec_path: str
+    sha: str
+
+    @property
+    def run_key(self) -> str:
+        return f"{self.slug}:{self.sha[:RUN_KEY_HASH_CHARS]}"
+
+
+@dataclass
+class TickPlan:
+    """The outcome of one tick, before it is turned into Dagster objects (so it is testable alone)."""
+
+    entries: dict[str, SpecEntry]
+    runs: list[PlannedRun] = field(default_factory=list)
+    new_partitions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+    changed: int = 0
+    deferred: int = 0
+    deleted: list[str] = field(default_factory=list)
+    duplicates: dict[str, list[str]] = field(default_factory=dict)
+
+    def skip_reason(self, specs_dir: Path) -> str:
+        """Why nothing runs, naming every standing problem so any tick in the UI answers "why not?"."""
+        if not self.entries and not self.deleted:
+            return f"No spec files (*.md) under {specs_dir}."
+        if self.deferred:
+            head = (
+                f"Parsed {self.changed - self.deferred} of {self.changed} new or changed specs within the "
+                "parse budget; runs are requested once all are parsed."
+            )
+        elif self.changed:
+            head = f"{self.changed} new or changed spec(s), none runnable."
+        else:
+            head = f"No new or changed specs among {len(self.entries)}."
+        broken = [entry.error or path for path, entry in self.entries.items() if entry.error is not None]
+        duplicated = [
+            f"slug {slug!r} is claimed by {', '.join(paths)}: neither runs"
+            for slug, paths in self.duplicates.items()
+        ]
+        parts = [
+            head,
+            _listing("Broken (fix the file to retry)", broken),
+            _listing("Duplicate slugs (rename or remove one)", duplicated),
+            _listing("Deleted (partition and history kept)", self.deleted),
+        ]
+        return " ".join(part for part in parts if part)
+
+
+def read_cursor(cursor: str | None) -> tuple[dict[str, SpecEntry], str | None]:
+    """The entries of a cursor, or none and the reason when it is missing or unreadable.
+
+    An unreadable cursor costs one re-parse of every spec and nothing else: unchanged content maps to
+    the run keys that already exist, which Dagster does not launch again.
+    """
+    if not cursor:
+        return {}, None
+    try:
+        raw = json.loads(cursor)
+        if not isinstance(raw, dict) or raw.get("version") != CURSOR_VERSION:
+            raise ValueError(f"cursor version is not {CURSOR_VERSION}")
+        specs = raw.get("specs")
+        if not isinstance(specs, dict):
+            raise ValueError("cursor has no 'specs' mapping")
+        return {str(path): SpecEntry.from_json(entry) for path, entry in specs.items()}, None
+    except ValueError as exc:
+        return {}, f"Ignoring an unreadable sensor cursor ({exc}); every spec is read again."
+
+
+def write_cursor(entries: Mapping[str, SpecEntry]) -> str:
+    specs = {path: entries[path].to_json() for path in sorted(entries)}
+    return json.dumps({"version": CURSOR_VERSION, "specs": specs}, separators=(",", ":"))
+
+
+def plan_tick(
+    project_root: Path,
+    previous: Mapping[str, SpecEntry],
+    known_partitions: Iterable[str],
+    *,
+    parse_budget_s: float = DEFAULT_PARSE_BUDGET_S,
+    clock: Callable[[], float] = time.perf_counter,
+) -> TickPlan:
+    """Compare the specs on disk with the cursor and decide which runs and partitions to request."""
+    files = {_spec_key(path, project_root): path for path in find_spec_files(project_root)}
+    plan = TickPlan(entries={})
+    changed: list[tuple[str, str]] = []
+    for key, path in files.items():
+        sha = _content_sha(path)
+        entry = previous.get(key)
+        if entry is not None and entry.sha == sha:
+            plan.entries[key] = entry
+        else:
+            changed.append((key, sha))
+    plan.changed = len(changed)
+
+    started = clock()
+    for index, (key, sha) in enumerate(changed):
+        if index > 0 and clock() - started > parse_budget_s:
+            plan.deferred = len(changed) - index
+            # Keep the old entry (if any) so the next tick still sees this file as changed, not new.
+            plan.entries.update({k: previous[k] for k, _ in changed[index:] if k in previous})
+            break
+        plan.entries[key] = _parse_entry(files[key], project_root, sha)
+        entry = plan.entries[key]
+        if entry.error is not None:
+            plan.warnings.append(f"Broken spec, no run until it changes: {entry.error}")
+
+    for key in sorted(previous.keys() - files.keys()):
+        gone = previous[key]
+        plan.deleted.append(key)
+        what = f"slug {gone.slug!r}" if gone.slug else "it did not parse"
+        plan.infos.append(f"Spec {key} was deleted ({what}); its partition and run history are kept.")
+
+    if plan.deferred:
+        plan.infos.append(
+            f"Parsed {plan.changed - plan.deferred} of {plan.changed} new or changed specs within "
+            f"{parse_budget_s:g} s; the other {plan.deferred} next tick, then runs are requested."
+        )
+        return plan
+
+    claims: dict[str, list[str]] = {}
+    for key, entry in sorted(plan.entries.items()):
+        if entry.slug is not None:
+            claims.setdefault(entry.slug, []).append(key)
+    changed_keys = {key for key, _ in changed}
+    known = set(known_partitions)
+    for slug, paths in claims.items():
+        if len(paths) > 1:
+            plan.duplicates[slug] = paths
+            if changed_keys.intersection(paths):
+                plan.warnings.append(
+                    f"Slug {slug!r} is claimed by {' and '.join(paths)}: neither runs until one is "
+                    "renamed or removed."
+                )
+            continue
+        key = paths[0]
+        entry = plan.entries[key]
+        if entry.requested:
+            continue
+        plan.entries[key] = replace(entry, requested=True)
+        plan.runs.append(PlannedRun(slug=slug, spec_path=key, sha=entry.sha))
+        if key not in previous:
+            status = "is new"
+        elif key in changed_keys:
+            status = "changed"
+        else:
+            status = "no longer shares its slug"
+        plan.infos.append(f"Spec {key} {status}: requesting a run for partition {slug!r}.")
+        if slug not in known:
+            plan.new_partitions.append(slug)
+    return plan
+
+
+def build_spec_sensor(
+    job_name: str = DEFAULT_JOB,
+    minimum_interval_seconds: int = DEFAULT_INTERVAL_S,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+    *,
+    parse_budget_s: float = DEFAULT_PARSE_BUDGET_S,
+    name: str = "spec_sensor",
+) -> dg.SensorDefinition:
+    """A spec sensor for `job_name`; running by default so `dagster dev` reacts to specs at once."""
+
+    @dg.sensor(
+        name=name,
+        job_name=job_name,
+        minimum_interval_seconds=minimum_interval_seconds,
+        default_status=default_status,
+        description=f"Runs {job_name} once for each new or changed spec in the project's specs/ folder.",
+    )
+    def _spec_sensor(context: dg.SensorEvaluationContext, project: ProjectResource) -> dg.SensorResult:
+        previous, cursor_problem = read_cursor(context.cursor)
+        if cursor_problem:
+            context.log.warning(cursor_problem)
+        assert specs_partitions.name is not None
+        plan = plan_tick(
+            project.root_path,
+            previous,
+            context.instance.get_dynamic_partitions(specs_partitions.name),
+            parse_budget_s=parse_budget_s,
+        )
+        for message in plan.warnings:
+            context.log.warning(message)
+        for message in plan.infos:
+            context.log.info(message)
+        cursor = write_cursor(plan.entries)
+        if not plan.runs:
+            return dg.SensorResult(skip_reason=plan.skip_reason(project.root_path / "specs"), cursor=cursor)
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    run_key=run.run_key,
+                    partition_key=run.slug,
+                    tags={SPEC_PATH_TAG: run.spec_path, SPEC_SHA_TAG: run.sha},
+                )
+                for run in plan.runs
+            ],
+            dynamic_partitions_requests=(
+                [specs_partitions.build_add_request(plan.new_partitions)] if plan.new_partitions else []
+            ),
+            cursor=cursor,
+        )
+
+    return _spec_sensor
+
+
+def interval_from_env() -> int:
+    """`$SPEC2PROD_SENSOR_INTERVAL_S` as whole seconds (at least 1), else the default."""
+    raw = os.environ.get(INTERVAL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_INTERVAL_S
+    try:
+        seconds = int(raw)
+    except ValueError:
+        raise ValueError(f"${INTERVAL_ENV} must be a whole number of seconds, not {raw!r}") from None
+    if seconds < 1:
+        raise ValueError(f"${INTERVAL_ENV} must be at least 1, not {seconds}")
+    return seconds
+
+
+def _spec_key(path: Path, project_root: Path) -> str:
+    """The cursor key: the path as specs report it (`specs/x.md`), stable when the root moves."""
+    return path.relative_to(project_root).as_posix()
+
+
+def _content_sha(path: Path) -> str:
+    """sha256 of the file's bytes; "" when unreadable, so an unreadable file is reported only once."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return ""
+
+
+def _parse_entry(path: Path, project_root: Path, sha: str) -> SpecEntry:
+    try:
+        spec = parse_spec(path, project_root)
+    except SpecError as exc:
+        return SpecEntry(sha=sha, error=str(exc))
+    # The parser hashes the bytes it read; if the file changed in between, its hash is the truth.
+    return SpecEntry(sha=spec.spec_sha256, slug=spec.slug)
+
+
+def _listing(title: str, items: list[str]) -> str:
+    if not items:
+        return ""
+    shown = "; ".join(items[:_LISTED_PROBLEMS])
+    more = f"; and {len(items) - _LISTED_PROBLEMS} more" if len(items) > _LISTED_PROBLEMS else ""
+    return f"{title}: {shown}{more}."
+
+
+spec_sensor = build_spec_sensor(
+    job_name=os.environ.get(JOB_ENV, "").strip() or DEFAULT_JOB,
+    minimum_interval_seconds=interval_from_env(),
+)

@@ -1,0 +1,60 @@
+"""The project resource: where the project and its work folder are, from config or the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resources.project import (
+    BUNDLED_EXAMPLE,
+    PROJECT_ROOT_ENV,
+    WORK_DIR_ENV,
+    WORK_FOLDER_NAME,
+    ProjectResource,
+)
+from tests.conftest import DEMO_SOURCE
+
+
+def test_without_configuration_the_project_is_the_bundled_example() -> None:
+    project = ProjectResource()
+    assert project.root_path == DEMO_SOURCE == BUNDLED_EXAMPLE
+    assert (project.root_path / "specs" / "calculator.md").is_file()
+
+
+def test_the_project_root_defaults_to_the_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PROJECT_ROOT_ENV, str(tmp_path))
+    assert ProjectResource().root_path == tmp_path.resolve()
+
+
+def test_configured_root_wins_over_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PROJECT_ROOT_ENV, str(tmp_path / "from-env"))
+    assert ProjectResource(root=str(tmp_path / "configured")).root_path == tmp_path / "configured"
+
+
+def test_the_work_folder_defaults_to_a_folder_inside_the_project(tmp_path: Path) -> None:
+    assert ProjectResource(root=str(tmp_path)).work_path == tmp_path / WORK_FOLDER_NAME
+
+
+def test_the_work_folder_defaults_to_the_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(WORK_DIR_ENV, str(tmp_path / "work"))
+    assert ProjectResource(root=str(tmp_path / "project")).work_path == tmp_path / "work"
+
+
+def test_stage_dir_is_per_slug_run_and_stage(tmp_path: Path) -> None:
+    project = ProjectResource(root=str(tmp_path))
+    stage_dir = project.stage_dir("calculator", "run-1", "baseline_tests")
+    assert stage_dir == tmp_path / WORK_FOLDER_NAME / "calculator" / "runs" / "run-1" / "baseline_tests"
+    assert stage_dir.is_dir()
+    assert list(stage_dir.iterdir()) == []
+
+
+def test_stage_dir_refuses_to_reuse_a_folder(tmp_path: Path) -> None:
+    project = ProjectResource(root=str(tmp_path))
+    project.stage_dir("calculator", "run-1", "baseline_tests")
+    with pytest.raises(FileExistsError):
+        project.stage_dir("calculator", "run-1", "baseline_tests")

@@ -1,0 +1,364 @@
+"""The spec sensor, one scenario per test, the way the daemon calls it.
+
+Each tick builds a sensor context on a real (temporary) instance with the previous tick's cursor and
+applies the tick's partition requests to the instance afterwards, as the daemon does, so the next tick
+sees the partitions that exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from resources.project import ProjectResource
+from sensors.spec_sensor import (
+    DEFAULT_INTERVAL_S,
+    INTERVAL_ENV,
+    SPEC_PATH_TAG,
+    SPEC_SHA_TAG,
+    build_spec_sensor,
+    interval_from_env,
+    spec_sensor,
+)
+from spec2prod_assets.definitions import defs
+from spec2prod_assets.partitions import specs_partitions
+from spec2prod_assets.spec_model import ComponentSpec
+
+PARTITIONS = "specs"
+# The package exports the sensor under the module's own name, so reach the module itself this way.
+spec_sensor_module = importlib.import_module("sensors.spec_sensor")
+
+
+def spec_text(name: str, *, slug: str | None = None, requirement: str = "It works.") -> str:
+    component_id = f"**Component ID:** {slug}\n" if slug else ""
+    return f"# {name}\n\n{component_id}\n## Requirements\n- FR-1: {requirement}\n"
+
+
+BROKEN_SPEC = "# Broken\n\n**Target Stage:** moon\n\n## Requirements\n- FR-1: Never parses.\n"
+
+
+@dataclass
+class Tick:
+    result: dg.SensorResult
+    logs: list[tuple[str, str]]
+
+    @property
+    def cursor(self) -> str:
+        assert self.result.cursor is not None
+        return self.result.cursor
+
+    @property
+    def entries(self) -> dict[str, dict[str, object]]:
+        specs: dict[str, dict[str, object]] = json.loads(self.cursor)["specs"]
+        return specs
+
+    @property
+    def partition_keys(self) -> list[str | None]:
+        return [request.partition_key for request in self.result.run_requests or []]
+
+    @property
+    def run_keys(self) -> list[str | None]:
+        return [request.run_key for request in self.result.run_requests or []]
+
+    @property
+    def added_partitions(self) -> list[str]:
+        return [
+            key
+            for request in self.result.dynamic_partitions_requests or []
+            if isinstance(request, dg.AddDynamicPartitionsRequest)
+            for key in request.partition_keys
+        ]
+
+    @property
+    def skip_message(self) -> str:
+        assert self.result.skip_reason is not None
+        return self.result.skip_reason.skip_message or ""
+
+    def logged(self, level: str) -> str:
+        return "\n".join(message for logged_level, message in self.logs if logged_level == level)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelname, record.getMessage()))
+
+
+@dataclass
+class Project:
+    """A temporary project plus an instance; `tick()` runs the sensor like the daemon would."""
+
+    root: Path
+    instance: dg.DagsterInstance
+    sensor: dg.SensorDefinition = field(default=spec_sensor)
+    cursor: str | None = None
+
+    def write(self, relative: str, text: str) -> Path:
+        path = self.root / "specs" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def tick(self) -> Tick:
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor,
+            resources={"project": ProjectResource(root=str(self.root))},
+            definitions=defs,
+        )
+        collector = _Collect()
+        context.log.addHandler(collector)
+        result = self.sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        for request in result.dynamic_partitions_requests or []:
+            assert isinstance(request, dg.AddDynamicPartitionsRequest)
+            self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+        self.cursor = result.cursor
+        return Tick(result, collector.records)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    with dg.instance_for_test() as instance:
+        yield Project(root=tmp_path / "project", instance=instance)
+
+
+@pytest.fixture
+def two_specs(project: Project) -> Project:
+    project.write("calculator.md", spec_text("Calculator"))
+    project.write("text_stats.md", spec_text("Text Stats"))
+    return project
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record every spec file the sensor parses from now on (it still parses them for real)."""
+    parsed: list[Path] = []
+    real_parse = spec_sensor_module.parse_spec
+
+    def parse(spec_file: Path, project_root: Path) -> ComponentSpec:
+        parsed.append(spec_file)
+        return real_parse(spec_file, project_root)
+
+    monkeypatch.setattr(spec_sensor_module, "parse_spec", parse)
+    return parsed
+
+
+def file_sha(project: Project, relative: str) -> str:
+    """The sha256 of a spec's bytes, computed here rather than trusted from the sensor's cursor."""
+    return hashlib.sha256((project.root / relative).read_bytes()).hexdigest()
+
+
+def run_key(project: Project, slug: str, relative: str) -> str:
+    return f"{slug}:{file_sha(project, relative)[:16]}"
+
+
+def test_first_tick_requests_one_run_and_one_partition_per_spec(two_specs: Project) -> None:
+    tick = two_specs.tick()
+
+    assert tick.partition_keys == ["calculator", "text_stats"]
+    assert tick.run_keys == [
+        run_key(two_specs, "calculator", "specs/calculator.md"),
+        run_key(two_specs, "text_stats", "specs/text_stats.md"),
+    ]
+    assert tick.added_partitions == ["calculator", "text_stats"]
+    first = (tick.result.run_requests or [])[0]
+    assert first.tags == {
+        SPEC_PATH_TAG: "specs/calculator.md",
+        SPEC_SHA_TAG: file_sha(two_specs, "specs/calculator.md"),
+    }
+    assert tick.entries == {
+        path: {"sha": file_sha(two_specs, path), "slug": slug, "requested": True}
+        for path, slug in [("specs/calculator.md", "calculator"), ("specs/text_stats.md", "text_stats")]
+    }
+
+
+def test_tick_with_nothing_new_requests_nothing_and_parses_nothing(
+    two_specs: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = two_specs.tick()
+    parsed = count_parses(monkeypatch)
+
+    tick = two_specs.tick()
+
+    assert tick.result.run_requests == []
+    assert tick.added_partitions == []
+    assert tick.cursor == first.cursor
+    assert parsed == []
+    assert tick.skip_message == "No new or changed specs among 2."
+
+
+def test_changed_spec_requests_one_run_with_a_new_run_key(two_specs: Project) -> None:
+    first = two_specs.tick()
+    two_specs.write("calculator.md", spec_text("Calculator", requirement="It adds."))
+
+    tick = two_specs.tick()
+
+    assert tick.partition_keys == ["calculator"]
+    assert tick.run_keys == [run_key(two_specs, "calculator", "specs/calculator.md")]
+    assert tick.run_keys[0] not in first.run_keys
+    assert tick.added_partitions == []  # the partition exists already
+    assert tick.entries["specs/text_stats.md"] == first.entries["specs/text_stats.md"]
+    assert "Spec specs/calculator.md changed: requesting a run" in tick.logged("INFO")
+
+
+def test_touched_but_unchanged_spec_does_not_run(two_specs: Project) -> None:
+    two_specs.tick()
+    path = two_specs.root / "specs" / "calculator.md"
+    path.write_bytes(path.read_bytes())  # new mtime, same content
+
+    assert two_specs.tick().result.run_requests == []
+
+
+def test_added_spec_requests_a_run_and_a_partition_for_it_alone(two_specs: Project) -> None:
+    two_specs.tick()
+    two_specs.write("nested/word_wrap.md", spec_text("Word Wrap"))
+
+    tick = two_specs.tick()
+
+    assert tick.partition_keys == ["word_wrap"]
+    assert tick.run_keys == [run_key(two_specs, "word_wrap", "specs/nested/word_wrap.md")]
+    assert tick.added_partitions == ["word_wrap"]
+    assert set(tick.entries) == {"specs/calculator.md", "specs/text_stats.md", "specs/nested/word_wrap.md"}
+    assert two_specs.instance.get_dynamic_partitions(PARTITIONS) == ["calculator", "text_stats", "word_wrap"]
+
+
+def test_broken_spec_beside_good_ones_runs_the_good_ones_and_names_the_file_and_error(
+    two_specs: Project,
+) -> None:
+    two_specs.write("broken.md", BROKEN_SPEC)
+
+    tick = two_specs.tick()
+
+    assert tick.partition_keys == ["calculator", "text_stats"]
+    assert tick.added_partitions == ["calculator", "text_stats"]
+    assert "unknown target stage 'moon'" in str(tick.entries["specs/broken.md"]["error"])
+    assert "slug" not in tick.entries["specs/broken.md"]
+    assert "Broken spec, no run until it changes: specs/broken.md:3: unknown target stage" in tick.logged(
+        "WARNING"
+    )
+
+
+def test_broken_spec_alone_skips_the_tick_with_the_reason(project: Project) -> None:
+    project.write("broken.md", BROKEN_SPEC)
+
+    tick = project.tick()
+
+    assert tick.result.run_requests == []
+    assert "Broken (fix the file to retry): specs/broken.md:3: unknown target stage 'moon'" in (
+        tick.skip_message
+    )
+
+
+def test_broken_spec_is_not_parsed_again_until_it_changes(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("broken.md", BROKEN_SPEC)
+    project.tick()
+    parsed = count_parses(monkeypatch)
+
+    unchanged = project.tick()
+    project.write("broken.md", spec_text("Fixed"))
+    fixed = project.tick()
+
+    assert parsed == [project.root / "specs" / "broken.md"]  # only after the edit
+    assert unchanged.logged("WARNING") == ""  # reported once, on the tick that found it
+    assert "specs/broken.md" in unchanged.skip_message  # but every skipped tick still says why
+    assert fixed.partition_keys == ["fixed"]
+
+
+def test_duplicate_slug_runs_neither_and_says_why(two_specs: Project) -> None:
+    two_specs.write("calculator_copy.md", spec_text("Calculator v2", slug="calculator"))
+
+    tick = two_specs.tick()
+
+    assert tick.partition_keys == ["text_stats"]
+    assert tick.added_partitions == ["text_stats"]
+    assert tick.entries["specs/calculator.md"]["requested"] is False
+    assert tick.entries["specs/calculator_copy.md"]["requested"] is False
+    assert (
+        "Slug 'calculator' is claimed by specs/calculator.md and specs/calculator_copy.md: neither runs"
+        in tick.logged("WARNING")
+    )
+    assert "slug 'calculator' is claimed by" in two_specs.tick().skip_message
+
+
+def test_removing_one_of_two_duplicates_lets_the_other_run_unchanged(two_specs: Project) -> None:
+    two_specs.write("calculator_copy.md", spec_text("Calculator v2", slug="calculator"))
+    two_specs.tick()
+    (two_specs.root / "specs" / "calculator_copy.md").unlink()
+
+    tick = two_specs.tick()
+
+    assert tick.partition_keys == ["calculator"]
+    assert tick.run_keys == [run_key(two_specs, "calculator", "specs/calculator.md")]
+    assert "Spec specs/calculator.md no longer shares its slug" in tick.logged("INFO")
+
+
+def test_deleted_spec_is_reported_and_forgotten_while_its_partition_stays(two_specs: Project) -> None:
+    two_specs.tick()
+    (two_specs.root / "specs" / "calculator.md").unlink()
+
+    tick = two_specs.tick()
+
+    assert tick.result.run_requests == []
+    assert set(tick.entries) == {"specs/text_stats.md"}
+    assert "Spec specs/calculator.md was deleted (slug 'calculator')" in tick.logged("INFO")
+    assert "Deleted (partition and history kept): specs/calculator.md." in tick.skip_message
+    assert two_specs.instance.get_dynamic_partitions(PARTITIONS) == ["calculator", "text_stats"]
+
+
+def test_bulk_import_beyond_the_parse_budget_runs_only_once_every_spec_is_parsed(project: Project) -> None:
+    project.sensor = build_spec_sensor(parse_budget_s=0.0)  # parse one spec per tick
+    for name in ("Alpha", "Beta", "Gamma"):
+        project.write(f"{name.lower()}.md", spec_text(name))
+
+    ticks = [project.tick() for _ in range(3)]
+
+    assert [tick.result.run_requests for tick in ticks[:2]] == [[], []]
+    assert "Parsed 1 of 3 new or changed specs" in ticks[0].skip_message
+    assert ticks[2].partition_keys == ["alpha", "beta", "gamma"]
+
+
+def test_unreadable_cursor_reads_every_spec_again_with_the_same_run_keys(two_specs: Project) -> None:
+    first = two_specs.tick()
+    two_specs.cursor = "not json"
+
+    tick = two_specs.tick()
+
+    assert tick.run_keys == first.run_keys  # Dagster launches a run key only once
+    assert "Ignoring an unreadable sensor cursor" in tick.logged("WARNING")
+
+
+def test_missing_specs_folder_skips_and_names_it(project: Project) -> None:
+    tick = project.tick()
+
+    assert tick.skip_message == f"No spec files (*.md) under {project.root / 'specs'}."
+    assert tick.entries == {}
+
+
+def test_code_location_runs_the_sensor_by_default_for_the_production_job() -> None:
+    sensor = defs.resolve_sensor_def("spec_sensor")
+
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.job_name == "spec_to_production"
+    assert sensor.minimum_interval_seconds == DEFAULT_INTERVAL_S
+    assert specs_partitions.name == PARTITIONS
+
+
+def test_interval_env_var_must_be_a_positive_whole_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(INTERVAL_ENV, "5")
+    assert interval_from_env() == 5
+    monkeypatch.setenv(INTERVAL_ENV, "0.5")
+    with pytest.raises(ValueError, match="whole number of seconds"):
+        interval_from_env()

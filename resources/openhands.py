@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, TypeVar, cast
 
@@ -728,4 +728,22 @@ def openhands_from_env() -> OpenHandsResource | None:
         llm_base_url=env.get("OPENHANDS_LLM_BASE_URL") or None,
         working_root=env.get("OPENHANDS_WORKING_ROOT")
         or str(PurePosixPath(tempfile.gettempdir()) / "spec2prod-openhands"),
+        **_numbers_from_env(env),
     )
+
+
+def _numbers_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """OPENHANDS_MAX_ITERATIONS and OPENHANDS_TIMEOUT_S, when set; a bad value names the variable."""
+    numbers: dict[str, Any] = {}
+    for variable, field, kind in (
+        ("OPENHANDS_MAX_ITERATIONS", "max_iterations", int),
+        ("OPENHANDS_TIMEOUT_S", "timeout_s", float),
+    ):
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            numbers[field] = kind(raw)
+        except ValueError:
+            raise ValueError(f"{variable}={raw!r} is not a {kind.__name__}") from None
+    return numbers

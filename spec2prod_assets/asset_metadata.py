@@ -105,23 +105,17 @@ def generated_tests_metadata(result: GeneratedTests) -> MetadataDict:
     outcome, funnel = result.outcome, result.funnel
     rejected = pd.DataFrame(
         [
-            {"file": r.file, "test": r.test or "(whole file)", "stage": r.stage, "reason": r.reason}
+            {"test": r.test or f"{r.file} (whole file)", "stage": r.stage, "reason": r.reason}
             for r in funnel.rejections
         ],
-        columns=["file", "test", "stage", "reason"],
+        columns=["test", "stage", "reason"],
     )
     tasks = pd.DataFrame(
         [
-            {
-                "task": s.task_id,
-                "state": s.state.value,
-                "detail": s.detail,
-                "cost_usd": s.cost_usd,
-                "link": s.link or "",
-            }
+            {"task": s.task_id, "state": s.state.value, "detail": s.detail, "cost_usd": s.cost_usd}
             for s in outcome.statuses
         ],
-        columns=["task", "state", "detail", "cost_usd", "link"],
+        columns=["task", "state", "detail", "cost_usd"],
     )
     metadata: MetadataDict = {
         "generator": outcome.generator,
@@ -149,6 +143,9 @@ def generated_tests_metadata(result: GeneratedTests) -> MetadataDict:
     if outcome.generator == "openhands":
         conversations = {h.task_id: h.backend_id for h in outcome.handles}
         metadata["conversation_ids"] = dg.MetadataValue.json(conversations)
+        links = [f"- [{s.task_id}]({s.link})" for s in outcome.statuses if s.link]
+        if links:
+            metadata["conversations"] = dg.MetadataValue.md("\n".join(links))
     if outcome.degraded_reason:
         metadata["degraded_reason"] = outcome.degraded_reason
     return metadata

@@ -197,9 +197,24 @@ async def generated_tests(
     kinds={"python"},
     description="Refactored code plus accepted generated tests, tested together and frozen into one bundle.",
     check_specs=[
-        dg.AssetCheckSpec("all_tests_pass", asset="release_candidate", blocking=True),
-        dg.AssetCheckSpec("coverage_meets_threshold", asset="release_candidate", blocking=True),
-        dg.AssetCheckSpec("lint_clean", asset="release_candidate", blocking=True),
+        dg.AssetCheckSpec(
+            "all_tests_pass",
+            asset="release_candidate",
+            blocking=True,
+            description="Every test, existing and accepted generated, passes on the refactored code.",
+        ),
+        dg.AssetCheckSpec(
+            "coverage_meets_threshold",
+            asset="release_candidate",
+            blocking=True,
+            description="Line coverage is at least the spec's threshold.",
+        ),
+        dg.AssetCheckSpec(
+            "lint_clean",
+            asset="release_candidate",
+            blocking=True,
+            description="No ruff violations, when the spec asks for lint-clean code.",
+        ),
     ],
 )
 def release_candidate(
@@ -238,7 +253,14 @@ def release_candidate(
     group_name="deployment",
     kinds={"python"},
     description="The release candidate's bundle deployed to staging, health-checked, rolled back on failure.",
-    check_specs=[dg.AssetCheckSpec("healthy", asset="staging_deployment", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "healthy",
+            asset="staging_deployment",
+            blocking=True,
+            description="Staging's deploy history names this bundle as its live, healthy release.",
+        )
+    ],
 )
 def staging_deployment(
     context: dg.AssetExecutionContext,
@@ -260,7 +282,14 @@ def staging_deployment(
     group_name="deployment",
     kinds={"python"},
     description="The exact release that passed staging (same sha256), promoted and health-checked.",
-    check_specs=[dg.AssetCheckSpec("healthy", asset="production_deployment", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "healthy",
+            asset="production_deployment",
+            blocking=True,
+            description="Production's deploy history names this bundle as its live, healthy release.",
+        )
+    ],
 )
 def production_deployment(
     context: dg.AssetExecutionContext,

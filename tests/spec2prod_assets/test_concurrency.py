@@ -60,6 +60,8 @@ def test_the_openhands_pool_limit_holds_across_two_runs_on_one_instance(
     (dagster_home / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n", encoding="utf-8"
     )
+    # Create the instance's storage once, first: two processes creating it at once would race.
+    instance = dg.DagsterInstance.get()
     cli = Path(sys.executable).with_name("spec2prod")
     env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
     # Two separate processes, as two people or CI jobs would start them, sharing one instance.
@@ -81,7 +83,6 @@ def test_the_openhands_pool_limit_holds_across_two_runs_on_one_instance(
                 run.kill()
     assert [run.returncode for run in runs] == [0, 0], "\n".join(o[-2000:] for o in outputs)
 
-    instance = dg.DagsterInstance.get()
     records = instance.get_run_records()
     assert len(records) == 2
     generation = [

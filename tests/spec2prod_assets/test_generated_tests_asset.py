@@ -123,9 +123,9 @@ def test_one_good_generated_test_shows_the_whole_funnel_in_the_metadata(project:
     assert "degraded_reason" not in metadata
 
     rejected = metadata["rejected_tests"]
-    assert [column.name for column in rejected.schema.columns] == ["file", "test", "stage", "reason"]
+    assert [column.name for column in rejected.schema.columns] == ["test", "stage", "reason"]
     (row,) = [record.data for record in rejected.records]
-    assert row["file"] == "src/calculator/test_sneaky.py"
+    assert row["test"] == "src/calculator/test_sneaky.py (whole file)"
     assert row["stage"] == "path"
     assert "outside the tests folder" in row["reason"]
 

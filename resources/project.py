@@ -41,6 +41,11 @@ class ProjectResource(dg.ConfigurableResource):
     def work_path(self) -> Path:
         return Path(self.work_dir).resolve() if self.work_dir else self.root_path / WORK_FOLDER_NAME
 
+    def report_path(self, slug: str, run_id: str) -> Path:
+        """Where a run's workflow report goes; written by the report asset, or by `run_workflow`
+        when an earlier stage failed and the asset never ran."""
+        return self.work_path / slug / "runs" / run_id / "workflow_report.json"
+
     def stage_dir(self, slug: str, run_id: str, stage: str) -> Path:
         """A fresh folder for one stage of one run: `<work>/<slug>/runs/<run id>/<stage>`."""
         path = self.work_path / slug / "runs" / run_id / stage

@@ -33,6 +33,7 @@ from spec2prod_assets.deployment_gates import PRODUCTION, STAGING, deploy_or_fai
 from spec2prod_assets.generation_protocol import TestGenerator
 from spec2prod_assets.generation_runner import GeneratedTests, generate
 from spec2prod_assets.generation_tasks import build_tasks
+from spec2prod_assets.jobs import REPORT
 from spec2prod_assets.partitions import specs_partitions
 from spec2prod_assets.quality_gates import release_checks
 from spec2prod_assets.refactoring import RefactorResult, refactor_component
@@ -49,8 +50,6 @@ from spec2prod_assets.stage_timings import (
 from spec2prod_assets.test_runner import TestRun, run_tests
 from spec2prod_assets.validation_funnel import RELIABILITY_RUNS, run_funnel
 from spec2prod_assets.workspace_checks import source_path_problem
-
-REPORT_STEP = "workflow_report"
 
 
 @dg.asset(
@@ -329,7 +328,7 @@ def production_deployment(
 )
 def workflow_report(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     started = time.perf_counter()
-    stages = stage_timings(context.instance, context.run.run_id, exclude=[REPORT_STEP])
+    stages = stage_timings(context.instance, context.run.run_id, exclude=[REPORT])
     summary = summarize(
         context.run.run_id,
         stages,
@@ -339,7 +338,7 @@ def workflow_report(context: dg.AssetExecutionContext, project: ProjectResource)
     report_path = write_json_report(
         summary,
         {"partition": context.partition_key, "job": context.job_name},
-        project.work_path / context.partition_key / "runs" / context.run.run_id / "workflow_report.json",
+        project.report_path(context.partition_key, context.run.run_id),
     )
     return dg.MaterializeResult(
         metadata={

@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 from pydantic import BaseModel, ConfigDict
 
-from resources.project import WORK_FOLDER_NAME, default_project_root
+from resources.project import WORK_FOLDER_NAME, ProjectResource, default_project_root
 from spec2prod_assets.jobs import ASYNC_EXECUTION, REPORT, SYNC_EXECUTION
 from spec2prod_assets.partitions import specs_partitions
 from spec2prod_assets.spec_model import Stage
@@ -167,7 +167,7 @@ def _read_outcome(
             write_json_report(
                 timings,
                 {"partition": slug, "job": run.job_name, "status": run.status.value},
-                root / WORK_FOLDER_NAME / slug / "runs" / run_id / "workflow_report.json",
+                ProjectResource(root=str(root)).report_path(slug, run_id),
             )
         )
     return WorkflowResult(

@@ -3,7 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# The instance `make run` and `make dev` share, so runs from the command line show up in the UI.
+DAGSTER_HOME_DIR ?= $(CURDIR)/.dagster_home
 SPECS ?= examples/demo/specs/*.md
 PORT ?= 3000
 
@@ -17,17 +18,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
-	mkdir -p $(DAGSTER_HOME)
+$(DAGSTER_HOME_DIR)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME_DIR)
 	cp dagster.yaml $@
 
 ## run: take the bundled example's specs to production (the main job), printing each stage
-run: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/spec2prod run $(SPECS) --stage production
+run: install $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/spec2prod run $(SPECS) --stage production
 
 ## dev: the Dagster UI (webserver + daemon, so the sensor runs) on http://127.0.0.1:$(PORT)
-dev: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -m spec2prod_assets.definitions -h 127.0.0.1 -p $(PORT)
+dev: install $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -m spec2prod_assets.definitions -h 127.0.0.1 -p $(PORT)
 
 ## test: lint, types, definitions, then the whole suite (what CI runs): unit, e2e with the real
 ## dagster CLI, dagster dev and Chromium, and the real OpenHands agent server

@@ -15,6 +15,8 @@ import dagster as dg
 import pytest
 
 from resources.project import DEPLOY_ROOT_ENV, PROJECT_ROOT_ENV, WORK_DIR_ENV
+from tests.support.agent_server import AgentServer, running_agent_server
+from tests.support.scripted_llm import ScriptedLLM, running_scripted_llm
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_SOURCE = REPO_ROOT / "examples" / "demo"
@@ -84,3 +86,17 @@ def partitioned_instance() -> Iterator[dg.DagsterInstance]:
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(SPECS_PARTITION, ["calculator", "text_stats"])
         yield instance
+
+
+@pytest.fixture(scope="module")
+def scripted_llm() -> Iterator[ScriptedLLM]:
+    """The OpenAI-compatible model of tests/support/scripted_llm.py, one per test module."""
+    with running_scripted_llm() as llm:
+        yield llm
+
+
+@pytest.fixture(scope="module")
+def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:
+    """The real OpenHands agent server from .venv-openhands, one per test module, stopped at its end."""
+    with running_agent_server(tmp_path_factory.mktemp("openhands-agent-server")) as server:
+        yield server

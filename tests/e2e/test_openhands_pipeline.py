@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from resources.openhands import OpenHandsResource
 from resources.project import ProjectResource
 from spec2prod_assets.assets import baseline_tests, generated_tests, spec
 from tests.conftest import copy_demo
-from tests.support.agent_server import AgentServer, missing_reason, running_agent_server
+from tests.support.agent_server import AgentServer, missing_reason
 from tests.support.scripted_llm import (
     PRICED_MODEL,
     Reply,
@@ -33,7 +32,6 @@ from tests.support.scripted_llm import (
     endless_script,
     finish,
     locate_workspace,
-    running_scripted_llm,
     script_marker,
 )
 
@@ -97,18 +95,6 @@ def test_clamp_rejects_an_empty_range():
 FAILING_TEST = (
     "from calculator import multiply\n\n\ndef test_multiply_is_wrong():\n    assert multiply(2, 2) == 5\n"
 )
-
-
-@pytest.fixture(scope="module")
-def scripted_llm() -> Iterator[ScriptedLLM]:
-    with running_scripted_llm() as llm:
-        yield llm
-
-
-@pytest.fixture(scope="module")
-def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:
-    with running_agent_server(tmp_path_factory.mktemp("openhands-pipeline")) as server:
-        yield server
 
 
 def project_for(tmp_path: Path, script: str) -> Path:

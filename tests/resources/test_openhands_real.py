@@ -12,7 +12,6 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 from resources.openhands import OpenHandsHTTPError, OpenHandsResource
 from spec2prod_assets.commands import clean_env, run_command
 from spec2prod_assets.generation_protocol import GenerationTask, TaskHandle, TaskState, TaskStatus
-from tests.support.agent_server import AgentServer, missing_reason, running_agent_server
+from tests.support.agent_server import AgentServer, missing_reason
 from tests.support.scripted_llm import (
     PRICED_MODEL,
     Reply,
@@ -33,7 +32,6 @@ from tests.support.scripted_llm import (
     finish,
     locate_workspace,
     run,
-    running_scripted_llm,
     script_marker,
 )
 
@@ -49,18 +47,6 @@ LLM_KEY = "sk-scripted-llm-key-for-tests"
 DONE_WITHIN_S = 90.0
 PASSING_TEST = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 FAILING_TEST = "from calc.ops import add\n\n\ndef test_add_is_wrong():\n    assert add(2, 2) == 5\n"
-
-
-@pytest.fixture(scope="module")
-def scripted_llm() -> Iterator[ScriptedLLM]:
-    with running_scripted_llm() as llm:
-        yield llm
-
-
-@pytest.fixture(scope="module")
-def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServer]:
-    with running_agent_server(tmp_path_factory.mktemp("openhands-real")) as server:
-        yield server
 
 
 def make_resource(

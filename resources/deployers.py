@@ -1,6 +1,5 @@
 """The deployer resources: which `Deployer` the deployment assets use is configuration, not code."""
 
-import os
 from pathlib import Path
 from typing import Protocol
 
@@ -24,8 +23,8 @@ class LocalDeployerResource(dg.ConfigurableResource):
 
     project: ProjectResource
     deploy_root: str | None = Field(
-        default_factory=lambda: os.environ.get(DEPLOY_ROOT_ENV),
-        description=f"Holds <environment>/<component>/releases; ${DEPLOY_ROOT_ENV}, else <work>/deploy.",
+        default=None,
+        description=f"Holds <env>/<component>/releases; unset: ${DEPLOY_ROOT_ENV}, else <work>/deploy.",
     )
     keep_releases: int = Field(default=5, description="Releases kept per environment, besides live/rollback.")
     health_attempts: int = Field(default=3, description="Health check attempts before a release is bad.")
@@ -34,7 +33,7 @@ class LocalDeployerResource(dg.ConfigurableResource):
 
     def get_deployer(self) -> Deployer:
         return LocalReleaseDeployer(
-            Path(self.deploy_root) if self.deploy_root else self.project.work_path / "deploy",
+            Path(self.deploy_root) if self.deploy_root else self.project.deploy_path,
             keep_releases=self.keep_releases,
             health_check=PytestHealthCheck(
                 attempts=self.health_attempts,

@@ -41,6 +41,12 @@ class ProjectResource(dg.ConfigurableResource):
     def work_path(self) -> Path:
         return Path(self.work_dir).resolve() if self.work_dir else self.root_path / WORK_FOLDER_NAME
 
+    @property
+    def deploy_path(self) -> Path:
+        """Where the local deployer keeps environments: $SPEC2PROD_DEPLOY_ROOT, else `<work>/deploy`."""
+        configured = os.environ.get(DEPLOY_ROOT_ENV)
+        return Path(configured).resolve() if configured else self.work_path / "deploy"
+
     def report_path(self, slug: str, run_id: str) -> Path:
         """Where a run's workflow report goes; written by the report asset, or by `run_workflow`
         when an earlier stage failed and the asset never ran."""
@@ -51,8 +57,3 @@ class ProjectResource(dg.ConfigurableResource):
         path = self.work_path / slug / "runs" / run_id / stage
         path.mkdir(parents=True, exist_ok=False)
         return path
-
-
-def deploy_root_default() -> str:
-    """Where the local deployer keeps environments: $SPEC2PROD_DEPLOY_ROOT, else `<work>/deploy`."""
-    return os.environ.get(DEPLOY_ROOT_ENV) or str(ProjectResource().work_path / "deploy")

@@ -11,14 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from resources.project import DEPLOY_ROOT_ENV, deploy_root_default
+from resources.project import DEPLOY_ROOT_ENV, ProjectResource
 from spec2prod_assets.deploy_state import ReleaseStore
 from spec2prod_assets.deployment import DeployError
 from spec2prod_assets.local_releases import LocalReleaseDeployer
-
-
-def default_deploy_root() -> Path:
-    return Path(deploy_root_default())
 
 
 def add_deploy_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,7 +52,7 @@ def _fail(command: str, message: str) -> int:
 
 
 def _existing_store(args: argparse.Namespace) -> tuple[Path, ReleaseStore]:
-    root: Path = args.deploy_root or default_deploy_root()
+    root: Path = args.deploy_root or ProjectResource().deploy_path
     store = ReleaseStore(root, args.environment, args.component)
     if not store.exists():
         raise DeployError(f"nothing is deployed to {store.label} under {root}")

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from spec2prod_assets.commands import CommandError, CommandResult, clean_env, run_command
-from spec2prod_assets.deploy_state import ReleaseRecord, ReleaseStore, new_release_id, utc_now
+from spec2prod_assets.deploy_state import ReleaseRecord, ReleaseStore, new_release_id
 from spec2prod_assets.deployment import (
     DeployAction,
     DeployError,
@@ -100,15 +100,7 @@ class CommandDeployer:
             store.remove_incomplete()
             current = store.current_id()
             previous = store.record(current) if current else None
-            record = ReleaseRecord(
-                release_id=release_id,
-                bundle_sha256=sha,
-                bundle_path=str(bundle_path.resolve()),
-                created=utc_now(),
-                environment=environment,
-                component=component,
-            )
-            store.mark_complete(record)
+            record = store.mark_complete(release_id, sha, bundle_path)
             store.prune(self.keep_releases)
             return self._apply(store, record, action, self.deploy_command, previous, started)
 

@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from pathlib import Path
 import filelock
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from spec2prod_assets.atomic_files import write_text_atomically
 from spec2prod_assets.deployment import (
     DeployAction,
     DeployError,
@@ -90,21 +90,6 @@ class LockHolder(BaseModel):
         return f"pid {self.pid} on {self.host} since {self.since} ({self.action} of {self.release})"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and a rename, so readers see the old content or the new, never half."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-
-
 class ReleaseStore:
     """Releases, `current`, history and lock of one environment of one component."""
 
@@ -147,7 +132,7 @@ class ReleaseStore:
             holder = LockHolder(
                 pid=os.getpid(), host=socket.gethostname(), since=utc_now(), release=release, action=action
             )
-            write_atomic(self._holder_file, holder.model_dump_json())
+            write_text_atomically(self._holder_file, holder.model_dump_json())
             yield
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -180,13 +165,23 @@ class ReleaseStore:
                 found.append(record)
         return found
 
-    def mark_complete(self, record: ReleaseRecord) -> None:
-        folder = self.release_dir(record.release_id)
+    def mark_complete(self, release_id: str, bundle_sha256: str, bundle_path: Path) -> ReleaseRecord:
+        """Write the release's completion marker: from now on the release exists for everyone."""
+        record = ReleaseRecord(
+            release_id=release_id,
+            bundle_sha256=bundle_sha256,
+            bundle_path=str(bundle_path.resolve()),
+            created=utc_now(),
+            environment=self.environment,
+            component=self.component,
+        )
+        folder = self.release_dir(release_id)
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / RELEASE_MARKER, record.model_dump_json(indent=2) + "\n")
+        write_text_atomically(folder / RELEASE_MARKER, record.model_dump_json(indent=2) + "\n")
+        return record
 
     def mark_bad(self, release_id: str, reason: str) -> None:
-        write_atomic(self.release_dir(release_id) / BAD_MARKER, f"{utc_now()} {reason}\n")
+        write_text_atomically(self.release_dir(release_id) / BAD_MARKER, f"{utc_now()} {reason}\n")
 
     def is_bad(self, release_id: str) -> bool:
         return (self.release_dir(release_id) / BAD_MARKER).exists()

@@ -20,7 +20,6 @@ from spec2prod_assets.deploy_state import (
     ReleaseRecord,
     ReleaseStore,
     new_release_id,
-    utc_now,
 )
 from spec2prod_assets.deployment import (
     DeployAction,
@@ -115,15 +114,7 @@ class LocalReleaseDeployer:
             self._step("before_unpack")
             unpack_bundle(bundle_path, store.release_dir(release_id), expected_sha256=sha)
             self._step("after_unpack")
-            record = ReleaseRecord(
-                release_id=release_id,
-                bundle_sha256=sha,
-                bundle_path=str(bundle_path.resolve()),
-                created=utc_now(),
-                environment=environment,
-                component=component,
-            )
-            store.mark_complete(record)
+            record = store.mark_complete(release_id, sha, bundle_path)
             self._step("before_switch")
             outcome = self._activate(store, record, action, previous, started)
             store.prune(self.keep_releases)

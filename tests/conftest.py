@@ -15,6 +15,7 @@ import dagster as dg
 import pytest
 
 from resources.project import DEPLOY_ROOT_ENV, PROJECT_ROOT_ENV, WORK_DIR_ENV
+from sensors.spec_sensor import INTERVAL_ENV, JOB_ENV
 from tests.support.agent_server import AgentServer, running_agent_server
 from tests.support.scripted_llm import ScriptedLLM, running_scripted_llm
 
@@ -54,10 +55,12 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_project_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's SPEC2PROD_* variables must not steer tests to their own project."""
+    """A developer's SPEC2PROD_* variables must not steer tests to their own project or sensor job."""
     monkeypatch.delenv(PROJECT_ROOT_ENV, raising=False)
     monkeypatch.delenv(WORK_DIR_ENV, raising=False)
     monkeypatch.delenv(DEPLOY_ROOT_ENV, raising=False)
+    monkeypatch.delenv(JOB_ENV, raising=False)
+    monkeypatch.delenv(INTERVAL_ENV, raising=False)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import dagster as dg
 from pydantic import BaseModel, TypeAdapter
 
 from resources.project import ProjectResource
-from spec2prod_assets.atomic_files import write_text_atomically
+from spec2prod_assets.storage.atomic_files import write_text_atomically
 
 
 class ArtifactIOManager(dg.ConfigurableIOManager):

@@ -13,9 +13,7 @@ from pathlib import Path, PurePosixPath
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from spec2prod_assets.commands import clean_env, python_tool
-from spec2prod_assets.component_tree import import_root
-from spec2prod_assets.generation_protocol import (
+from spec2prod_assets.generation.protocol import (
     GeneratedFile,
     GeneratedFiles,
     GenerationTask,
@@ -24,6 +22,8 @@ from spec2prod_assets.generation_protocol import (
     TaskState,
     TaskStatus,
 )
+from spec2prod_assets.runtime.processes import clean_env, python_tool
+from spec2prod_assets.storage.working_copies import import_root
 
 # What `crosshair cover` prints when a module defines no function to cover.
 _NOTHING_TO_COVER = "No functions or methods found"

@@ -7,9 +7,9 @@ import dagster as dg
 from pydantic import Field
 
 from resources.project import DEPLOY_ROOT_ENV, ProjectResource
-from spec2prod_assets.deploy_commands import CommandDeployer
-from spec2prod_assets.deployment import Deployer
-from spec2prod_assets.local_releases import LocalReleaseDeployer, PytestHealthCheck
+from spec2prod_assets.deploy.command_deployer import CommandDeployer
+from spec2prod_assets.deploy.local_deployer import LocalReleaseDeployer, PytestHealthCheck
+from spec2prod_assets.deploy.model import Deployer
 
 
 class DeployerResource(Protocol):

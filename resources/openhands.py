@@ -31,7 +31,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from spec2prod_assets.generation_protocol import (
+from spec2prod_assets.generation.protocol import (
     GeneratedFile,
     GeneratedFiles,
     GenerationTask,

@@ -33,9 +33,9 @@ from pathlib import Path
 import dagster as dg
 
 from resources.project import ProjectResource
-from spec2prod_assets.partitions import specs_partitions
-from spec2prod_assets.spec_model import SpecError
-from spec2prod_assets.spec_parser import find_spec_files, parse_spec
+from spec2prod_assets.pipeline.partitions import specs_partitions
+from spec2prod_assets.spec.model import SpecError
+from spec2prod_assets.spec.parser import find_spec_files, parse_spec
 
 JOB_ENV = "SPEC2PROD_SENSOR_JOB"
 INTERVAL_ENV = "SPEC2PROD_SENSOR_INTERVAL_S"

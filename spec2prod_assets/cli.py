@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 
 from spec2prod_assets.deploy_cli import add_deploy_commands
-from spec2prod_assets.spec_model import SpecError, Stage
-from spec2prod_assets.spec_parser import parse_spec
+from spec2prod_assets.spec.model import SpecError, Stage
+from spec2prod_assets.spec.parser import parse_spec
 from spec2prod_assets.workflow import WorkflowResult, project_root_of, register_partitions, run_workflow
 
 

@@ -8,8 +8,8 @@ from resources.deployers import LocalDeployerResource
 from resources.openhands import openhands_from_env
 from resources.project import ProjectResource
 from sensors import spec_sensor
-from spec2prod_assets import assets
-from spec2prod_assets.jobs import ALL_JOBS
+from spec2prod_assets.pipeline import assets
+from spec2prod_assets.pipeline.jobs import ALL_JOBS
 
 # Configurable per run (run_workflow passes the project root), defaulting to $SPEC2PROD_PROJECT_ROOT.
 project = ProjectResource.configure_at_launch()

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from resources.project import DEPLOY_ROOT_ENV, ProjectResource
-from spec2prod_assets.deploy_state import ReleaseStore
-from spec2prod_assets.deployment import DeployError
-from spec2prod_assets.local_releases import LocalReleaseDeployer
+from spec2prod_assets.deploy.local_deployer import LocalReleaseDeployer
+from spec2prod_assets.deploy.model import DeployError
+from spec2prod_assets.deploy.state_store import ReleaseStore
 
 
 def add_deploy_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

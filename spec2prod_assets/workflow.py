@@ -15,11 +15,9 @@ import dagster as dg
 from pydantic import BaseModel, ConfigDict
 
 from resources.project import WORK_FOLDER_NAME, ProjectResource, default_project_root
-from spec2prod_assets.jobs import ASYNC_EXECUTION, REPORT, SYNC_EXECUTION
-from spec2prod_assets.partitions import specs_partitions
-from spec2prod_assets.spec_model import Stage
-from spec2prod_assets.spec_parser import parse_spec
-from spec2prod_assets.stage_timings import (
+from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, REPORT, SYNC_EXECUTION
+from spec2prod_assets.pipeline.partitions import specs_partitions
+from spec2prod_assets.report.timings import (
     ExecutionMode,
     TimingSummary,
     stage_timings,
@@ -27,6 +25,8 @@ from spec2prod_assets.stage_timings import (
     upstream_steps,
     write_json_report,
 )
+from spec2prod_assets.spec.model import Stage
+from spec2prod_assets.spec.parser import parse_spec
 
 JOB_FOR_STAGE = {
     Stage.DEV: "spec_to_dev",

@@ -20,7 +20,7 @@ import pytest
 from resources.artifact_io import ArtifactIOManager
 from resources.openhands import OpenHandsResource
 from resources.project import ProjectResource
-from spec2prod_assets.assets import baseline_tests, generated_tests, spec
+from spec2prod_assets.pipeline.assets import baseline_tests, generated_tests, spec
 from tests.conftest import copy_demo
 from tests.support.agent_server import AgentServer, missing_reason
 from tests.support.scripted_llm import (

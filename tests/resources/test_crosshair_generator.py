@@ -12,15 +12,15 @@ from textwrap import dedent
 import pytest
 
 from resources.crosshair_generator import CrossHairGeneratorResource
-from spec2prod_assets import test_runner
-from spec2prod_assets.generation_protocol import (
+from spec2prod_assets.generation.protocol import (
     GenerationTask,
     TaskHandle,
     TaskState,
     TaskStatus,
     rejection_reason,
 )
-from spec2prod_assets.generation_protocol import TestGenerator as GeneratorProtocol
+from spec2prod_assets.generation.protocol import TestGenerator as GeneratorProtocol
+from spec2prod_assets.testing import pytest_run as test_runner
 
 PACKAGE = "tiny"
 SOURCE_PATH = f"src/{PACKAGE}"

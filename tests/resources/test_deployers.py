@@ -6,8 +6,8 @@ import dagster as dg
 
 from resources.deployers import CommandDeployerResource, LocalDeployerResource
 from resources.project import ProjectResource
-from spec2prod_assets.deploy_commands import CommandDeployer
-from spec2prod_assets.local_releases import LocalReleaseDeployer, PytestHealthCheck
+from spec2prod_assets.deploy.command_deployer import CommandDeployer
+from spec2prod_assets.deploy.local_deployer import LocalReleaseDeployer, PytestHealthCheck
 from tests.support.tiny_component import COMPONENT, make_bundle
 
 

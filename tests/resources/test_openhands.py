@@ -26,8 +26,8 @@ from resources.openhands import (
     OpenHandsUnavailable,
     openhands_from_env,
 )
-from spec2prod_assets import generation_protocol
-from spec2prod_assets.generation_protocol import GenerationTask, GeneratorError, TaskHandle, TaskState
+from spec2prod_assets.generation import protocol as generation_protocol
+from spec2prod_assets.generation.protocol import GenerationTask, GeneratorError, TaskHandle, TaskState
 from tests.support.fake_openhands import (
     FakeOpenHands,
     Fault,

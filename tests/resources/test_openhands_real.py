@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from resources.openhands import OpenHandsHTTPError, OpenHandsResource
-from spec2prod_assets.commands import clean_env, run_command
-from spec2prod_assets.generation_protocol import GenerationTask, TaskHandle, TaskState, TaskStatus
+from spec2prod_assets.generation.protocol import GenerationTask, TaskHandle, TaskState, TaskStatus
+from spec2prod_assets.runtime.processes import clean_env, run_command
 from tests.support.agent_server import AgentServer, missing_reason
 from tests.support.scripted_llm import (
     PRICED_MODEL,

@@ -29,8 +29,8 @@ from sensors.spec_sensor import (
     spec_sensor,
 )
 from spec2prod_assets.definitions import defs
-from spec2prod_assets.partitions import specs_partitions
-from spec2prod_assets.spec_model import ComponentSpec
+from spec2prod_assets.pipeline.partitions import specs_partitions
+from spec2prod_assets.spec.model import ComponentSpec
 
 PARTITIONS = "specs"
 # The package exports the sensor under the module's own name, so reach the module itself this way.

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from spec2prod_assets.deploy.local_deployer import LocalReleaseDeployer, PytestHealthCheck
+from spec2prod_assets.deploy.model import HealthCheckFailed, promote
 from spec2prod_assets.deploy_cli import add_deploy_commands
-from spec2prod_assets.deployment import HealthCheckFailed, promote
-from spec2prod_assets.local_releases import LocalReleaseDeployer, PytestHealthCheck
 from tests.support.tiny_component import COMPONENT, healthy, make_bundle, unhealthy
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from spec2prod_assets.spec_model import SpecError
+from spec2prod_assets.spec.model import SpecError
 from spec2prod_assets.workflow import WorkflowResult, run_workflow
 from tests.conftest import SPECS_PARTITION, copy_demo
 

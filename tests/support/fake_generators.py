@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from spec2prod_assets.generation_protocol import (
+from spec2prod_assets.generation.protocol import (
     GeneratedFile,
     GeneratedFiles,
     GenerationTask,

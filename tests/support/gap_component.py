@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from textwrap import dedent
 
-from spec2prod_assets import test_runner
-from spec2prod_assets.spec_model import AcceptanceCriterion, ComponentSpec, QualityGates, Requirement
+from spec2prod_assets.spec.model import AcceptanceCriterion, ComponentSpec, QualityGates, Requirement
+from spec2prod_assets.testing import pytest_run as test_runner
 
 SLUG = "mathy"
 PYTHONPATH = "src"

@@ -11,8 +11,8 @@ import io
 import tarfile
 from pathlib import Path
 
-from spec2prod_assets.bundle import Bundle, ReleaseManifest, build_bundle
-from spec2prod_assets.deployment import HealthResult
+from spec2prod_assets.deploy.model import HealthResult
+from spec2prod_assets.release.bundle import Bundle, ReleaseManifest, build_bundle
 
 COMPONENT = "calc"
 

@@ -1,0 +1,176 @@
+"""The default deployer: release folders on this machine, Capistrano style, no service needed.
+
+A deploy unpacks the bundle into a new `releases/<release_id>/`, marks it complete, switches `current`
+to it by one atomic rename and runs the release's own tests against it. If they fail, `current` goes
+back to what was live before and the release is marked bad. Each step is crash-safe: a deploy killed
+anywhere before the switch leaves the old release live, and its leftovers are cleared by the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from spec2prod_assets.deploy.model import (
+    DeployAction,
+    DeployError,
+    DeploymentOutcome,
+    HealthCheckFailed,
+    HealthResult,
+    HistoryEntry,
+    ReleaseInfo,
+    check_bundle,
+    check_with_retries,
+)
+from spec2prod_assets.deploy.state_store import (
+    ReleaseRecord,
+    ReleaseStore,
+    new_release_id,
+)
+from spec2prod_assets.release.bundle import ReleaseManifest, read_manifest, unpack_bundle
+from spec2prod_assets.runtime.processes import clean_env, python_tool, run_command
+from spec2prod_assets.storage.working_copies import import_root
+
+HealthCheck = Callable[[Path, ReleaseManifest], HealthResult]
+"""Checks the release unpacked in the given folder; the default runs its health tests with pytest."""
+
+StepHook = Callable[[str], None]
+"""Called at 'before_unpack', 'after_unpack', 'before_switch', 'after_switch': where tests crash a deploy."""
+
+
+class PytestHealthCheck:
+    """Run a release's health tests in a subprocess, importing the code from the release folder.
+
+    PYTHONPATH is the release's source import root and the working folder is the release itself, so the
+    tests exercise the deployed files, never the source tree. `-c os.devnull` keeps pytest from picking
+    up a configuration file from the folders above the deploy root.
+    """
+
+    def __init__(self, *, attempts: int = 3, interval_s: float = 2.0, timeout_s: float = 120.0) -> None:
+        if attempts < 1 or interval_s < 0 or timeout_s <= 0:
+            raise ValueError("health check needs attempts >= 1, interval_s >= 0 and timeout_s > 0")
+        self.attempts = attempts
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+
+    def __call__(self, release_dir: Path, manifest: ReleaseManifest) -> HealthResult:
+        args = [
+            *python_tool("pytest"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            os.devnull,
+            "--rootdir",
+            str(release_dir),
+            *manifest.health_tests,
+        ]
+        env = clean_env({"PYTHONPATH": str(release_dir / import_root(manifest.source_path))})
+        return check_with_retries(
+            lambda: run_command(args, cwd=release_dir, timeout_s=self.timeout_s, env=env),
+            attempts=self.attempts,
+            interval_s=self.interval_s,
+        )
+
+
+class LocalReleaseDeployer:
+    """Release folders under `deploy_root`; implements `Deployer`."""
+
+    def __init__(
+        self,
+        deploy_root: Path,
+        *,
+        keep_releases: int = 5,
+        health_check: HealthCheck | None = None,
+        on_step: StepHook | None = None,
+    ) -> None:
+        if keep_releases < 1:
+            raise ValueError(f"keep_releases must be at least 1, got {keep_releases}")
+        self.deploy_root = deploy_root
+        self.keep_releases = keep_releases
+        self.health_check: HealthCheck = health_check or PytestHealthCheck()
+        self._on_step = on_step
+
+    def _step(self, name: str) -> None:
+        if self._on_step is not None:
+            self._on_step(name)
+
+    def _store(self, environment: str, component: str) -> ReleaseStore:
+        return ReleaseStore(self.deploy_root, environment, component)
+
+    def deploy(
+        self, bundle_path: Path, environment: str, component: str, *, action: DeployAction = "deploy"
+    ) -> DeploymentOutcome:
+        """Unpack, switch, check; raises `HealthCheckFailed` (after switching back) if unhealthy."""
+        started = time.perf_counter()
+        sha = check_bundle(bundle_path, component)
+        store = self._store(environment, component)
+        release_id = new_release_id(sha)
+        with store.locked(release_id, action):
+            store.remove_incomplete()
+            previous = store.current_id()
+            self._step("before_unpack")
+            unpack_bundle(bundle_path, store.release_dir(release_id), expected_sha256=sha)
+            self._step("after_unpack")
+            record = store.mark_complete(release_id, sha, bundle_path)
+            self._step("before_switch")
+            outcome = self._activate(store, record, action, previous, started)
+            store.prune(self.keep_releases)
+        if not outcome.healthy:
+            raise HealthCheckFailed(outcome)
+        return outcome
+
+    def rollback(self, environment: str, component: str, to_release: str | None = None) -> DeploymentOutcome:
+        """Make an earlier release live: `to_release`, or the previous healthy one (bad ones skipped)."""
+        started = time.perf_counter()
+        store = self._store(environment, component)
+        if not store.exists():
+            raise DeployError(f"nothing is deployed to {store.label} under {self.deploy_root}")
+        with store.locked(to_release or "the previous healthy release", "rollback"):
+            current = store.current_id()
+            record = store.choose_rollback(current, to_release)
+            outcome = self._activate(store, record, "rollback", current, started)
+        if not outcome.healthy:
+            raise HealthCheckFailed(outcome)
+        return outcome
+
+    def _activate(
+        self,
+        store: ReleaseStore,
+        record: ReleaseRecord,
+        action: DeployAction,
+        previous: str | None,
+        started: float,
+    ) -> DeploymentOutcome:
+        release_dir = store.release_dir(record.release_id)
+        store.switch_current(record.release_id)
+        self._step("after_switch")
+        try:
+            health = self.health_check(release_dir, read_manifest(release_dir))
+        except Exception as exc:  # a check that cannot run has not shown the release healthy
+            health = HealthResult(
+                ok=False, attempts=0, summary="health check could not run", output=repr(exc)
+            )
+        if health.ok:
+            return store.conclude(record, action, health, started=started)
+        store.mark_bad(record.release_id, health.summary)
+        if previous is not None:
+            store.switch_current(previous)
+            message = f"health check failed; current switched back to {previous}"
+        else:
+            store.switch_current(None)
+            message = "health check failed on the first release; current removed: nothing good to serve"
+        return store.conclude(
+            record, action, health, started=started, rolled_back=previous is not None, message=message
+        )
+
+    def releases(self, environment: str, component: str) -> list[ReleaseInfo]:
+        return self._store(environment, component).infos()
+
+    def history(self, environment: str, component: str) -> list[HistoryEntry]:
+        return self._store(environment, component).history()
+
+    def healthy_release(self, environment: str, component: str) -> ReleaseInfo | None:
+        return self._store(environment, component).healthy_release()

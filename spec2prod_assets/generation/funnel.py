@@ -1,0 +1,429 @@
+"""The validation funnel: only generated tests that prove themselves reach a release.
+
+The filter chain of Meta's TestGen-LLM, applied to each test, not each file:
+  collected by pytest -> passes -> passes every one of N runs in random order -> adds coverage.
+Generated tests are untrusted code: they only ever run in a copy of the component, in a subprocess
+with a timeout and an environment without secrets (see `test_runner` and `commands`). Every test that
+falls out is kept in the result with the stage and the reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+from coverage import CoverageData
+from pydantic import BaseModel, ConfigDict
+
+from spec2prod_assets.generation.protocol import GeneratedFile, RejectedPath
+from spec2prod_assets.storage.atomic_files import write_text_atomically
+from spec2prod_assets.storage.working_copies import copy_tree
+from spec2prod_assets.testing.pytest_run import CoverageReport, TestOutcome, TestRun, TestRunError, run_tests
+
+FunnelStage = Literal["path", "collect", "pass", "reliable", "coverage"]
+RELIABILITY_RUNS = 5
+_EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
+_TEST_DEF_RE = re.compile(r"^\s*(?:async\s+)?def\s+test", re.MULTILINE)
+
+
+class Rejection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    test: str | None
+    stage: FunnelStage
+    reason: str
+
+
+class FunnelResult(BaseModel):
+    """Counts at each stage of the funnel, the accepted test files, and every rejection."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tests_generated: int
+    tests_collected: int
+    tests_passing: int
+    tests_reliable: int
+    tests_accepted: int
+    coverage_before_pct: float
+    coverage_after_pct: float
+    branch_coverage_before_pct: float
+    branch_coverage_after_pct: float
+    accepted_dir: str
+    accepted_files: tuple[str, ...]
+    accepted_tests: tuple[str, ...]
+    rejections: tuple[Rejection, ...]
+
+
+class _Candidate:
+    """A generated file under its final, unique name, and the tests still in the running."""
+
+    def __init__(self, path: str, source: str) -> None:
+        self.path = path
+        self.source = source
+        self.alive: set[str] = set()
+
+
+def run_funnel(
+    original_tree: Path,
+    *,
+    slug: str,
+    source_path: str,
+    tests_path: str,
+    pythonpath: str,
+    baseline: TestRun,
+    generated: Sequence[GeneratedFile],
+    refused_paths: Sequence[RejectedPath],
+    work_dir: Path,
+    timeout_s: float,
+    reliability_runs: int = RELIABILITY_RUNS,
+) -> FunnelResult:
+    """Filter `generated` against `original_tree` (the untouched component with its tests)."""
+    rejections = [Rejection(file=r.path, test=None, stage="path", reason=r.reason) for r in refused_paths]
+    candidates = _rename(generated, slug, tests_path)
+    tests_generated = sum(_count_test_defs(c.source) for c in candidates)
+    before = baseline.coverage or CoverageReport(modules=())
+    tree = copy_tree(original_tree, work_dir / "tree")
+    for candidate in candidates:
+        write_text_atomically(tree / candidate.path, candidate.source)
+
+    runner = _Runner(tree, source_path, pythonpath, work_dir, timeout_s)
+    collected = _collect_and_pass(runner, candidates, rejections)
+    tests_collected = collected
+    tests_passing = _alive_count(candidates)
+    _check_reliability(runner, tree, candidates, rejections, reliability_runs)
+    tests_reliable = _alive_count(candidates)
+    after = _keep_coverage_gains(runner, tree, tests_path, candidates, before, rejections)
+
+    accepted_dir = work_dir / "accepted"
+    accepted_files: list[str] = []
+    for candidate in candidates:
+        if candidate.alive:
+            write_text_atomically(
+                accepted_dir / candidate.path, _keep_tests(candidate.source, candidate.alive)
+            )
+            accepted_files.append(candidate.path)
+    accepted_tests = sorted(f"{c.path}::{name}" for c in candidates for name in c.alive)
+    return FunnelResult(
+        tests_generated=tests_generated,
+        tests_collected=tests_collected,
+        tests_passing=tests_passing,
+        tests_reliable=tests_reliable,
+        tests_accepted=len(accepted_tests),
+        coverage_before_pct=before.line_pct,
+        coverage_after_pct=after[0],
+        branch_coverage_before_pct=before.branch_pct,
+        branch_coverage_after_pct=after[1],
+        accepted_dir=str(accepted_dir),
+        accepted_files=tuple(accepted_files),
+        accepted_tests=tuple(accepted_tests),
+        rejections=tuple(rejections),
+    )
+
+
+class _Runner:
+    """Numbered pytest runs in the funnel's tree, each with its own fresh result folder."""
+
+    def __init__(
+        self, tree: Path, source_path: str, pythonpath: str, work_dir: Path, timeout_s: float
+    ) -> None:
+        self.tree, self.source_path, self.pythonpath = tree, source_path, pythonpath
+        self.work_dir, self.timeout_s = work_dir, timeout_s
+        self.count = 0
+        self.last_output_dir = work_dir
+
+    def run(self, label: str, test_paths: Sequence[str], extra_args: Sequence[str] = ()) -> TestRun:
+        self.count += 1
+        self.last_output_dir = self.work_dir / "runs" / f"{self.count:02d}-{label}"
+        return run_tests(
+            self.tree,
+            source_path=self.source_path,
+            test_paths=test_paths,
+            pythonpath=self.pythonpath,
+            output_dir=self.last_output_dir,
+            timeout_s=self.timeout_s,
+            extra_args=extra_args,
+        )
+
+
+def _collect_and_pass(runner: _Runner, candidates: list[_Candidate], rejections: list[Rejection]) -> int:
+    """Stages (a) and (b); returns how many tests pytest collected from the generated files."""
+    if not candidates:
+        return 0
+    try:
+        runs = [
+            (
+                candidates,
+                runner.run("collect-pass", [c.path for c in candidates], ["--continue-on-collection-errors"]),
+            )
+        ]
+    except TestRunError:
+        # One file crashed or hung the whole run: run them one by one to find it.
+        runs = []
+        for candidate in candidates:
+            try:
+                runs.append(([candidate], runner.run("collect-pass-single", [candidate.path])))
+            except TestRunError as exc:
+                rejections.append(
+                    Rejection(file=candidate.path, test=None, stage="collect", reason=_first_line(exc))
+                )
+    collected = 0
+    for group, run in runs:
+        by_file = _outcomes_by_file(run)
+        for candidate in group:
+            outcomes = by_file.get(candidate.path, [])
+            errors = [o for o in outcomes if o.outcome == "collect_error"]
+            if errors:
+                rejections.append(
+                    Rejection(
+                        file=candidate.path, test=None, stage="collect", reason=_first_line(errors[0].message)
+                    )
+                )
+                continue
+            if not outcomes:
+                rejections.append(
+                    Rejection(file=candidate.path, test=None, stage="collect", reason="no tests collected")
+                )
+                continue
+            collected += len({_test_name(o.test_id) for o in outcomes})
+            verdicts: dict[str, bool] = {}
+            for outcome in outcomes:
+                name = _test_name(outcome.test_id)
+                verdicts[name] = verdicts.get(name, True) and outcome.outcome == "passed"
+                if outcome.outcome != "passed":
+                    reason = f"{outcome.outcome}: {_first_line(outcome.message) or outcome.outcome}"
+                    rejections.append(
+                        Rejection(file=candidate.path, test=outcome.test_id, stage="pass", reason=reason)
+                    )
+            candidate.alive = {name for name, passed in verdicts.items() if passed}
+    return collected
+
+
+def _check_reliability(
+    runner: _Runner, tree: Path, candidates: list[_Candidate], rejections: list[Rejection], runs: int
+) -> None:
+    """Stage (c): every surviving test passes `runs` times, each time in a different random order."""
+    _rewrite_survivors(tree, candidates)
+    for attempt in range(1, runs + 1):
+        alive = [c for c in candidates if c.alive]
+        if not alive:
+            return
+        args = ["-p", "random_order", "--random-order-bucket=global", f"--random-order-seed={attempt * 7919}"]
+        try:
+            run = runner.run(f"reliability-{attempt}", [c.path for c in alive], args)
+        except TestRunError as exc:
+            for candidate in alive:
+                for name in sorted(candidate.alive):
+                    reason = f"run {attempt} of {runs} crashed: {_first_line(exc)}"
+                    rejections.append(
+                        Rejection(
+                            file=candidate.path,
+                            test=f"{candidate.path}::{name}",
+                            stage="reliable",
+                            reason=reason,
+                        )
+                    )
+                candidate.alive = set()
+            return
+        by_file = _outcomes_by_file(run)
+        for candidate in alive:
+            for outcome in by_file.get(candidate.path, []):
+                name = _test_name(outcome.test_id)
+                if outcome.outcome != "passed" and name in candidate.alive:
+                    candidate.alive.discard(name)
+                    reason = f"flaky: {outcome.outcome} in random-order run {attempt} of {runs}"
+                    rejections.append(
+                        Rejection(file=candidate.path, test=outcome.test_id, stage="reliable", reason=reason)
+                    )
+        _rewrite_survivors(tree, candidates)
+
+
+def _keep_coverage_gains(
+    runner: _Runner,
+    tree: Path,
+    tests_path: str,
+    candidates: list[_Candidate],
+    before: CoverageReport,
+    rejections: list[Rejection],
+) -> tuple[float, float]:
+    """Stage (d): a test stays only if it covers a line or branch that nothing before it covered.
+
+    Per-test coverage comes from coverage.py's dynamic contexts in one run of the baseline and the
+    surviving tests together. Returns line and branch coverage of the baseline plus accepted tests.
+    """
+    alive = [c for c in candidates if c.alive]
+    if not alive:
+        return before.line_pct, before.branch_pct
+    baseline_tests = [tests_path] if (tree / tests_path).exists() else []
+    paths = list(dict.fromkeys([*baseline_tests, *(c.path for c in alive)]))
+    try:
+        run = runner.run("coverage", paths, ["--cov-context=test"])
+    except TestRunError as exc:
+        for candidate in alive:
+            for name in sorted(candidate.alive):
+                reason = f"coverage run failed: {_first_line(exc)}"
+                rejections.append(
+                    Rejection(
+                        file=candidate.path, test=f"{candidate.path}::{name}", stage="coverage", reason=reason
+                    )
+                )
+            candidate.alive = set()
+        return before.line_pct, before.branch_pct
+    report = run.coverage or CoverageReport(modules=())
+    data = CoverageData(basename=str(runner.last_output_dir / ".coverage"))
+    data.read()
+    branch_arcs = {
+        (m.path, arc) for m in report.modules for arc in (*m.executed_branches, *m.missing_branches)
+    }
+    covered = set(before.covered_points())
+    for candidate in alive:
+        for name in sorted(candidate.alive):
+            points = _points_of_test(data, tree, f"{candidate.path}::{name}", branch_arcs)
+            gained = points - covered
+            if gained:
+                covered |= points
+            else:
+                candidate.alive.discard(name)
+                rejections.append(
+                    Rejection(
+                        file=candidate.path,
+                        test=f"{candidate.path}::{name}",
+                        stage="coverage",
+                        reason="adds no line or branch coverage over the baseline and earlier accepted tests",
+                    )
+                )
+    statements = {m.path: set(m.executed_lines) | set(m.missing_lines) for m in report.modules}
+    lines = sum(
+        1 for path, point in covered if point.startswith("L") and int(point[1:]) in statements.get(path, ())
+    )
+    branches = sum(1 for path, point in covered if point.startswith("B"))
+    total_lines = sum(len(s) for s in statements.values())
+    return _pct(lines, total_lines), _pct(branches, len(branch_arcs))
+
+
+def _points_of_test(
+    data: CoverageData, tree: Path, test_id: str, branch_arcs: set[tuple[str, tuple[int, int]]]
+) -> set[tuple[str, str]]:
+    """Lines and branches executed while `test_id` ran, in `CoverageReport.covered_points` form."""
+    data.set_query_contexts([re.escape(test_id) + r"(\[.*\])?\|"])
+    points: set[tuple[str, str]] = set()
+    for filename in data.measured_files():
+        relative = _relative(filename, tree)
+        points.update((relative, f"L{line}") for line in data.lines(filename) or ())
+        for a, b in data.arcs(filename) or ():
+            if (relative, (a, b)) in branch_arcs:
+                points.add((relative, f"B{a}->{b}"))
+    return points
+
+
+def _rename(generated: Sequence[GeneratedFile], slug: str, tests_path: str) -> list[_Candidate]:
+    """Unique names that say what they are: never colliding across modules, tasks or components."""
+    candidates = []
+    for index, generated_file in enumerate(generated, start=1):
+        stem = Path(generated_file.path).stem.removeprefix("test_")
+        safe = re.sub(r"[^A-Za-z0-9_]", "_", stem)
+        candidates.append(
+            _Candidate(f"{tests_path}/test_gen_{slug}_{safe}_{index:02d}.py", generated_file.content)
+        )
+    return candidates
+
+
+def _rewrite_survivors(tree: Path, candidates: Iterable[_Candidate]) -> None:
+    for candidate in candidates:
+        target = tree / candidate.path
+        if candidate.alive:
+            write_text_atomically(target, _keep_tests(candidate.source, candidate.alive))
+        elif target.exists():
+            target.unlink()
+
+
+def _keep_tests(source: str, keep: set[str]) -> str:
+    """`source` without the test functions not in `keep` (names like `test_a` or `TestX::test_b`).
+
+    Lines are cut rather than the AST re-printed, so comments and formatting of kept tests survive.
+    """
+    module = ast.parse(source)
+    lines = source.splitlines(keepends=True)
+    drop: list[tuple[int, int]] = []
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+            if node.name not in keep:
+                drop.append(_span(node))
+        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
+            methods = [
+                m
+                for m in node.body
+                if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef) and m.name.startswith("test")
+            ]
+            kept = [m for m in methods if f"{node.name}::{m.name}" in keep]
+            if methods and not kept:
+                drop.append(_span(node))
+            else:
+                drop.extend(_span(m) for m in methods if m not in kept)
+    for start, end in sorted(drop, reverse=True):
+        del lines[start - 1 : end]
+    return "".join(lines)
+
+
+def _span(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[int, int]:
+    start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return start, node.end_lineno or node.lineno
+
+
+def _count_test_defs(source: str) -> int:
+    """Tests in a generated file; a file that does not parse still counts what it tried to define."""
+    try:
+        module = ast.parse(source)
+    except SyntaxError:
+        return max(1, len(_TEST_DEF_RE.findall(source)))
+    return sum(
+        1
+        for node in ast.walk(module)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    )
+
+
+def _outcomes_by_file(run: TestRun) -> dict[str, list[TestOutcome]]:
+    grouped: dict[str, list[TestOutcome]] = {}
+    for outcome in run.outcomes:
+        grouped.setdefault(outcome.test_id.split("::")[0], []).append(outcome)
+    return grouped
+
+
+def _test_name(test_id: str) -> str:
+    """`tests/x.py::TestA::test_b[1]` -> `TestA::test_b`: parametrized variants stand or fall together."""
+    return re.sub(r"\[.*\]$", "", test_id.split("::", 1)[1]) if "::" in test_id else test_id
+
+
+def _alive_count(candidates: Iterable[_Candidate]) -> int:
+    return sum(len(c.alive) for c in candidates)
+
+
+def _relative(filename: str, tree: Path) -> str:
+    path = Path(filename)
+    try:
+        return path.resolve().relative_to(tree.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _first_line(value: object) -> str:
+    """The one line that says why: an exception line (`SyntaxError: ...`) in pytest's last block of
+    `E ` lines if there is one, else that block's first line (`assert -1 == 1`), else the first line."""
+    lines = [line.strip() for line in str(value).strip().splitlines() if line.strip()]
+    block: list[str] = []
+    for index, line in enumerate(lines):
+        if line.startswith("E "):
+            if index == 0 or not lines[index - 1].startswith("E "):
+                block = []
+            block.append(line.removeprefix("E").strip())
+    exceptions = [line for line in block if _EXCEPTION_LINE_RE.match(line)]
+    chosen = exceptions[-1] if exceptions else (block[0] if block else (lines[0] if lines else ""))
+    return chosen[:300]
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 100.0

@@ -1,0 +1,233 @@
+"""Drive any test generator: submit every task, poll them together, collect what finished.
+
+Submitting returns at once, so all tasks run at the same time on the backend; polling asks about
+all of them in one call per interval. A generator that fails, hangs past the deadline or is down
+never fails the run: the outcome says why no tests came back and the pipeline goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from spec2prod_assets.generation.funnel import FunnelResult
+from spec2prod_assets.generation.protocol import (
+    GeneratedFiles,
+    GenerationTask,
+    RejectedPath,
+    TaskHandle,
+    TaskState,
+    TaskStatus,
+    TestGenerator,
+    rejection_reason,
+)
+
+_T = TypeVar("_T")
+
+
+class GenerationOutcome(BaseModel):
+    """What came back from the generator, and how long each phase took."""
+
+    model_config = ConfigDict(frozen=True)
+
+    generator: str
+    tasks_submitted: int
+    tasks_succeeded: int
+    statuses: tuple[TaskStatus, ...]
+    handles: tuple[TaskHandle, ...]
+    files: tuple[GeneratedFiles, ...]
+    submission_s: float
+    collection_s: float
+    degraded_reason: str | None = None
+
+    @property
+    def cost_usd(self) -> float:
+        return round(sum(s.cost_usd for s in self.statuses), 6)
+
+    @property
+    def tokens(self) -> int:
+        return sum(s.prompt_tokens + s.completion_tokens for s in self.statuses)
+
+
+class GeneratedTests(BaseModel):
+    """The `generated_tests` asset's value: what the generator returned and what the funnel kept."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: GenerationOutcome
+    funnel: FunnelResult
+
+
+async def generate(
+    generator: TestGenerator,
+    tasks: Sequence[GenerationTask],
+    *,
+    poll_interval_s: float,
+    deadline_s: float,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+) -> GenerationOutcome:
+    """Submit all `tasks`, poll until each is done or `deadline_s` passes, collect the successes.
+
+    The deadline bounds every call to the backend too, so a backend that hangs mid-request cannot
+    hold the run: whatever is not done by then is cancelled and reported.
+    """
+    name = generator.generator_name
+    deadline = time.monotonic() + deadline_s
+    started = time.perf_counter()
+    statuses: dict[str, TaskStatus] = {}
+    submitted = await _bounded(
+        asyncio.gather(*(generator.submit(task) for task in tasks), return_exceptions=True), deadline
+    )
+    if isinstance(submitted, BaseException):
+        log.warning("Test generation unavailable (%s): %s", name, submitted)
+        return _degraded(name, time.perf_counter() - started, f"submit failed: {_describe(submitted)}")
+    handles: list[TaskHandle] = []
+    for task, result in zip(tasks, submitted, strict=True):
+        if isinstance(result, TaskHandle):
+            handles.append(result)
+        else:
+            statuses[task.task_id] = _failed(task.task_id, f"submit failed: {_describe(result)}")
+    submission_s = time.perf_counter() - started
+    if not handles and tasks:
+        reasons = "; ".join(s.detail for s in statuses.values())
+        log.warning("Test generation unavailable (%s): %s", name, reasons)
+        return _degraded(name, submission_s, reasons, statuses=tuple(statuses.values()))
+    log.info("Submitted %d tasks to %s in %.2fs", len(handles), name, submission_s)
+
+    poll_error = await _poll_until_done(
+        generator, handles, statuses, poll_interval_s, deadline, deadline_s, log
+    )
+    if poll_error is not None:
+        await _cancel_pending(generator, handles, statuses)
+        return _degraded(name, submission_s, f"poll failed: {poll_error}", handles=tuple(handles))
+
+    collect_started = time.perf_counter()
+    files: list[GeneratedFiles] = []
+    for handle in handles:
+        if statuses[handle.task_id].state is not TaskState.SUCCEEDED:
+            continue
+        collected = await _bounded(generator.collect(handle), deadline)
+        if isinstance(collected, BaseException):
+            log.warning("Collecting %s failed: %s", handle.task_id, collected)
+            statuses[handle.task_id] = _failed(handle.task_id, f"collect failed: {_describe(collected)}")
+            continue
+        files.append(_enforce_tests_folder(collected, _task_for(tasks, handle)))
+    ordered = tuple(statuses[t.task_id] for t in tasks)
+    failures = [s for s in ordered if s.state is not TaskState.SUCCEEDED]
+    return GenerationOutcome(
+        generator=name,
+        tasks_submitted=len(handles),
+        tasks_succeeded=len(ordered) - len(failures),
+        statuses=ordered,
+        handles=tuple(handles),
+        files=tuple(files),
+        submission_s=round(submission_s, 3),
+        collection_s=round(time.perf_counter() - collect_started, 3),
+        degraded_reason=(
+            "; ".join(f"{s.task_id}: {s.detail}" for s in failures) if failures and not files else None
+        ),
+    )
+
+
+async def _poll_until_done(
+    generator: TestGenerator,
+    handles: list[TaskHandle],
+    statuses: dict[str, TaskStatus],
+    poll_interval_s: float,
+    deadline: float,
+    deadline_s: float,
+    log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+) -> str | None:
+    """Poll all pending handles in one call per interval; None, or why polling broke down."""
+    while pending := [h for h in handles if not _done(statuses.get(h.task_id))]:
+        if time.monotonic() >= deadline:
+            for handle in pending:
+                cancelled = await generator.cancel(handle)
+                statuses[handle.task_id] = _failed(
+                    handle.task_id, f"deadline: not done after {deadline_s:g}s ({cancelled})"
+                )
+            log.warning("%d of %d tasks missed the %gs deadline", len(pending), len(handles), deadline_s)
+            return None
+        polled = await _bounded(generator.poll(pending), deadline)
+        if isinstance(polled, TimeoutError):
+            continue  # the deadline passed during the call: the loop marks what is pending
+        if isinstance(polled, BaseException):
+            log.warning("Polling %s failed: %s", generator.generator_name, polled)
+            return _describe(polled)
+        for status in polled:
+            statuses[status.task_id] = status
+        done = sum(_done(statuses.get(h.task_id)) for h in handles)
+        log.info("%d of %d tasks done", done, len(handles))
+        if done < len(handles):
+            await asyncio.sleep(max(0.0, min(poll_interval_s, deadline - time.monotonic())))
+    return None
+
+
+async def _bounded(call: Awaitable[_T], deadline: float) -> _T | BaseException:
+    """The call's result, or the exception it raised (TimeoutError once the deadline passes)."""
+    try:
+        return await asyncio.wait_for(call, timeout=max(0.0, deadline - time.monotonic()))
+    except Exception as exc:  # any backend failure degrades the stage; it must not fail the run
+        return exc
+
+
+async def _cancel_pending(
+    generator: TestGenerator, handles: list[TaskHandle], statuses: dict[str, TaskStatus]
+) -> None:
+    for handle in handles:
+        if not _done(statuses.get(handle.task_id)):
+            await generator.cancel(handle)
+
+
+def _failed(task_id: str, detail: str) -> TaskStatus:
+    return TaskStatus(task_id=task_id, state=TaskState.FAILED, detail=detail)
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _done(status: TaskStatus | None) -> bool:
+    return status is not None and status.state.is_terminal
+
+
+def _task_for(tasks: Sequence[GenerationTask], handle: TaskHandle) -> GenerationTask:
+    return next(t for t in tasks if t.task_id == handle.task_id)
+
+
+def _enforce_tests_folder(collected: GeneratedFiles, task: GenerationTask) -> GeneratedFiles:
+    """Whatever a backend already checked, no path outside the tests folder passes this point."""
+    kept, rejected = [], list(collected.rejected)
+    for generated in collected.files:
+        reason = rejection_reason(generated.path, task.tests_path)
+        if reason is None:
+            kept.append(generated)
+        else:
+            rejected.append(RejectedPath(path=generated.path, reason=reason))
+    return GeneratedFiles(task_id=collected.task_id, files=tuple(kept), rejected=tuple(rejected))
+
+
+def _degraded(
+    name: str,
+    submission_s: float,
+    reason: str,
+    *,
+    handles: tuple[TaskHandle, ...] = (),
+    statuses: tuple[TaskStatus, ...] = (),
+) -> GenerationOutcome:
+    return GenerationOutcome(
+        generator=name,
+        tasks_submitted=len(handles),
+        tasks_succeeded=0,
+        statuses=statuses,
+        handles=handles,
+        files=(),
+        submission_s=round(submission_s, 3),
+        collection_s=0.0,
+        degraded_reason=reason,
+    )

@@ -1,0 +1,65 @@
+"""Turn a spec and its baseline's coverage gaps into test-generation tasks, one per module.
+
+The task text carries what the spec promises (requirements, acceptance criteria) and exactly which
+lines no test reaches yet, so a generator aims at behaviour the spec cares about and at real gaps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from spec2prod_assets.generation.protocol import GenerationTask
+from spec2prod_assets.spec.model import ComponentSpec
+from spec2prod_assets.storage.working_copies import import_root
+from spec2prod_assets.testing.pytest_run import TestRun
+
+
+def build_tasks(spec: ComponentSpec, baseline: TestRun, workspace_dir: Path) -> list[GenerationTask]:
+    """One task per module with uncovered lines (package `__init__` files with only re-exports skip)."""
+    if baseline.coverage is None:
+        return []
+    tasks = []
+    for module in baseline.coverage.modules:
+        if not module.missing_lines:
+            continue
+        name = import_name(module.path, import_root(spec.source_path))
+        tasks.append(
+            GenerationTask(
+                task_id=f"{spec.slug}-{name.replace('.', '-')}",
+                component=spec.slug,
+                module=module.path,
+                import_name=name,
+                instructions=task_text(spec, module.path, name, module.missing_lines),
+                workspace_dir=str(workspace_dir),
+                source_path=spec.source_path,
+                tests_path=spec.tests_path,
+                uncovered_lines=module.missing_lines,
+            )
+        )
+    return tasks
+
+
+def import_name(module_path: str, root: str) -> str:
+    """`src/calc/ops.py` under root `src` -> `calc.ops`; a package's `__init__.py` -> the package."""
+    relative = PurePosixPath(module_path).relative_to(root) if root != "." else PurePosixPath(module_path)
+    parts = list(relative.with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def task_text(spec: ComponentSpec, module_path: str, module_name: str, missing_lines: tuple[int, ...]) -> str:
+    requirements = "\n".join(f"- {r.id} ({r.priority.value}): {r.text}" for r in spec.requirements)
+    criteria = "\n".join(f"- {c.id}: {c.text}" for c in spec.acceptance_criteria) or "- (none given)"
+    return (
+        f"Write pytest unit tests for the module `{module_name}` ({module_path}) of the component "
+        f"'{spec.name}' {spec.version}.\n\n"
+        f"{spec.summary}\n\n"
+        f"Requirements from the spec:\n{requirements}\n\n"
+        f"Acceptance criteria:\n{criteria}\n\n"
+        f"These lines of {module_path} are not executed by any existing test: "
+        f"{', '.join(map(str, missing_lines))}. Aim the new tests at them.\n\n"
+        f"Rules: put new test files only under `{spec.tests_path}/`, named `test_*.py`; import the "
+        f"module as `{module_name}`; do not change any file outside `{spec.tests_path}/`; tests must be "
+        f"deterministic, independent of order, and need no network. Run them with pytest before you finish."
+    )

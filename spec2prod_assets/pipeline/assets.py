@@ -1,0 +1,360 @@
+"""The spec2prod asset graph, top to bottom. Each asset is a few lines that call domain code.
+
+    spec ─► baseline_tests ─┬─► generated_tests ─┐
+                            └─► refactored_code ─┴─► release_candidate ─► staging ─► production
+    all of the above ─────────────────────────────────────────────────────────────► workflow_report
+
+One dynamic partition per spec (key = the component slug). Values passed between assets are small
+pydantic records stored as JSON by `ArtifactIOManager`; the heavy artifacts (copies, reports,
+bundles) live in the run's work folder and are referenced by path.
+"""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+
+from resources.deployers import DeployerResource
+from resources.project import ProjectResource
+from spec2prod_assets.deploy.model import DeploymentOutcome, promote
+from spec2prod_assets.generation.funnel import RELIABILITY_RUNS, run_funnel
+from spec2prod_assets.generation.protocol import TestGenerator
+from spec2prod_assets.generation.runner import GeneratedTests, generate
+from spec2prod_assets.generation.tasks import build_tasks
+from spec2prod_assets.pipeline.checks import release_checks
+from spec2prod_assets.pipeline.deployment_gates import PRODUCTION, STAGING, deploy_or_fail, live_release_check
+from spec2prod_assets.pipeline.jobs import REPORT
+from spec2prod_assets.pipeline.metadata import (
+    deployment_metadata,
+    generated_tests_metadata,
+    refactor_metadata,
+    release_metadata,
+    seconds_since,
+    spec_metadata,
+    table,
+    test_run_metadata,
+)
+from spec2prod_assets.pipeline.partitions import specs_partitions
+from spec2prod_assets.refactor.refactoring import RefactorResult, refactor_component
+from spec2prod_assets.release.candidate import ReleaseCandidate, assemble_release
+from spec2prod_assets.report.timings import (
+    execution_mode_of,
+    stage_timings,
+    summarize,
+    upstream_steps,
+    write_json_report,
+)
+from spec2prod_assets.spec.catalog import locate_spec
+from spec2prod_assets.spec.model import ComponentSpec
+from spec2prod_assets.spec.source_paths import source_path_problem
+from spec2prod_assets.storage.working_copies import import_root, stage_component
+from spec2prod_assets.testing.pytest_run import TestRun, run_tests
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="specification",
+    kinds={"markdown", "python"},
+    description="The component's Markdown spec, parsed and validated into a ComponentSpec.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "source_path_inside_project",
+            asset="spec",
+            blocking=True,
+            description="The spec's source path exists inside the project root.",
+        )
+    ],
+)
+def spec(
+    context: dg.AssetExecutionContext, project: ProjectResource
+) -> Iterator[dg.Output[ComponentSpec] | dg.AssetCheckResult]:
+    started = time.perf_counter()
+    parsed = locate_spec(project.root_path, context.partition_key)
+    problem = source_path_problem(project.root_path, parsed.source_path)
+    context.log.info("Parsed %s: %d requirements", parsed.spec_path, len(parsed.requirements))
+    yield dg.Output(parsed, metadata={**spec_metadata(parsed), "duration_s": seconds_since(started)})
+    yield dg.AssetCheckResult(
+        check_name="source_path_inside_project",
+        passed=problem is None,
+        description=problem or f"{parsed.source_path} exists inside the project root.",
+    )
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="quality",
+    kinds={"pytest"},
+    description="The component's existing tests on the untouched code, with line and branch coverage.",
+)
+def baseline_tests(
+    context: dg.AssetExecutionContext, project: ProjectResource, spec: ComponentSpec
+) -> dg.Output[TestRun]:
+    started = time.perf_counter()
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "baseline_tests")
+    tree = stage_component(project.root_path, spec, stage_dir / "tree")
+    run = run_tests(
+        tree,
+        source_path=spec.source_path,
+        test_paths=existing_test_paths(tree, spec),
+        pythonpath=import_root(spec.source_path),
+        output_dir=stage_dir / "results",
+        timeout_s=project.test_timeout_s,
+    )
+    context.log.info("Baseline: %d passed, %d failed", run.passed, run.failed)
+    return dg.Output(run, metadata={**test_run_metadata(run), "duration_s": seconds_since(started)})
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="quality",
+    kinds={"ruff"},
+    description=(
+        "The code after `ruff format` and safe `ruff check --fix` on a copy; "
+        "kept only if every test outcome and the public API are unchanged."
+    ),
+)
+def refactored_code(
+    context: dg.AssetExecutionContext, project: ProjectResource, spec: ComponentSpec, baseline_tests: TestRun
+) -> dg.Output[RefactorResult]:
+    started = time.perf_counter()
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "refactored_code")
+    original = stage_component(project.root_path, spec, stage_dir / "original")
+    result = refactor_component(
+        original,
+        source_path=spec.source_path,
+        tests_path=spec.tests_path,
+        pythonpath=import_root(spec.source_path),
+        baseline=baseline_tests,
+        work_dir=stage_dir,
+        timeout_s=project.test_timeout_s,
+    )
+    context.log.info("Refactor %s: %s", "kept" if result.kept else "discarded", result.reason)
+    return dg.Output(result, metadata={**refactor_metadata(result), "duration_s": seconds_since(started)})
+
+
+class GeneratedTestsConfig(dg.Config):
+    """How long to wait for the test generator, and how hard to test what it returns."""
+
+    poll_interval_s: float = 2.0
+    deadline_s: float = 900.0
+    reliability_runs: int = RELIABILITY_RUNS
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="quality",
+    kinds={"openhands", "pytest"},
+    pool="openhands",
+    description=(
+        "New unit tests from the test generator (OpenHands or CrossHair), kept only if they are collected, "
+        "pass, are not flaky over 5 random-order runs, and add coverage."
+    ),
+)
+async def generated_tests(
+    context: dg.AssetExecutionContext,
+    config: GeneratedTestsConfig,
+    project: ProjectResource,
+    test_generator: dg.ResourceParam[TestGenerator],
+    spec: ComponentSpec,
+    baseline_tests: TestRun,
+) -> dg.Output[GeneratedTests]:
+    started = time.perf_counter()
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "generated_tests")
+    workspace = stage_component(project.root_path, spec, stage_dir / "workspace")
+    tasks = build_tasks(spec, baseline_tests, workspace)
+    outcome = await generate(
+        test_generator,
+        tasks,
+        poll_interval_s=config.poll_interval_s,
+        deadline_s=config.deadline_s,
+        log=context.log,
+    )
+    funnel = run_funnel(
+        workspace,
+        slug=spec.slug,
+        source_path=spec.source_path,
+        tests_path=spec.tests_path,
+        pythonpath=import_root(spec.source_path),
+        baseline=baseline_tests,
+        generated=[f for files in outcome.files for f in files.files],
+        refused_paths=[r for files in outcome.files for r in files.rejected],
+        work_dir=stage_dir / "funnel",
+        timeout_s=project.test_timeout_s,
+        reliability_runs=config.reliability_runs,
+    )
+    context.log.info("Accepted %d of %d generated tests", funnel.tests_accepted, funnel.tests_generated)
+    result = GeneratedTests(outcome=outcome, funnel=funnel)
+    return dg.Output(
+        result, metadata={**generated_tests_metadata(result), "duration_s": seconds_since(started)}
+    )
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="release",
+    kinds={"python"},
+    description="Refactored code plus accepted generated tests, tested together and frozen into one bundle.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "all_tests_pass",
+            asset="release_candidate",
+            blocking=True,
+            description="Every test, existing and accepted generated, passes on the refactored code.",
+        ),
+        dg.AssetCheckSpec(
+            "coverage_meets_threshold",
+            asset="release_candidate",
+            blocking=True,
+            description="Line coverage is at least the spec's threshold.",
+        ),
+        dg.AssetCheckSpec(
+            "lint_clean",
+            asset="release_candidate",
+            blocking=True,
+            description="No ruff violations, when the spec asks for lint-clean code.",
+        ),
+    ],
+)
+def release_candidate(
+    context: dg.AssetExecutionContext,
+    project: ProjectResource,
+    spec: ComponentSpec,
+    refactored_code: RefactorResult,
+    generated_tests: GeneratedTests,
+) -> Iterator[dg.Output[ReleaseCandidate] | dg.AssetCheckResult]:
+    started = time.perf_counter()
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "release_candidate")
+    candidate = assemble_release(
+        Path(refactored_code.tree_path),
+        spec=spec,
+        pythonpath=import_root(spec.source_path),
+        accepted_dir=Path(generated_tests.funnel.accepted_dir),
+        accepted_files=generated_tests.funnel.accepted_files,
+        work_dir=stage_dir,
+        bundles_dir=project.work_path / spec.slug / "bundles",
+        project_root=project.root_path,
+        run_id=context.run.run_id,
+        timeout_s=project.test_timeout_s,
+    )
+    context.log.info(
+        "Bundle %s: %d passed, %d failed",
+        candidate.bundle_sha256[:12],
+        candidate.test_run.passed,
+        candidate.test_run.failed,
+    )
+    yield dg.Output(candidate, metadata={**release_metadata(candidate), "duration_s": seconds_since(started)})
+    yield from release_checks(candidate, spec)
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="deployment",
+    kinds={"python"},
+    description="The release candidate's bundle deployed to staging, health-checked, rolled back on failure.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "healthy",
+            asset="staging_deployment",
+            blocking=True,
+            description="Staging's deploy history names this bundle as its live, healthy release.",
+        )
+    ],
+)
+def staging_deployment(
+    context: dg.AssetExecutionContext,
+    deployer: dg.ResourceParam[DeployerResource],
+    spec: ComponentSpec,
+    release_candidate: ReleaseCandidate,
+) -> Iterator[dg.Output[DeploymentOutcome] | dg.AssetCheckResult]:
+    started = time.perf_counter()
+    target = deployer.get_deployer()
+    outcome = deploy_or_fail(
+        lambda: target.deploy(Path(release_candidate.bundle_path), STAGING, spec.slug), context.log
+    )
+    yield dg.Output(outcome, metadata={**deployment_metadata(outcome), "duration_s": seconds_since(started)})
+    yield live_release_check(target, STAGING, spec.slug, outcome)
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="deployment",
+    kinds={"python"},
+    description="The exact release that passed staging (same sha256), promoted and health-checked.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "healthy",
+            asset="production_deployment",
+            blocking=True,
+            description="Production's deploy history names this bundle as its live, healthy release.",
+        )
+    ],
+)
+def production_deployment(
+    context: dg.AssetExecutionContext,
+    deployer: dg.ResourceParam[DeployerResource],
+    spec: ComponentSpec,
+    release_candidate: ReleaseCandidate,
+    staging_deployment: DeploymentOutcome,
+) -> Iterator[dg.Output[DeploymentOutcome] | dg.AssetCheckResult]:
+    started = time.perf_counter()
+    target = deployer.get_deployer()
+    if staging_deployment.bundle_sha256 != release_candidate.bundle_sha256:
+        raise dg.Failure(
+            f"refusing to promote bundle {release_candidate.bundle_sha256}: staging passed "
+            f"{staging_deployment.bundle_sha256}, a different release"
+        )
+    outcome = deploy_or_fail(
+        lambda: promote(target, Path(release_candidate.bundle_path), spec.slug), context.log
+    )
+    yield dg.Output(outcome, metadata={**deployment_metadata(outcome), "duration_s": seconds_since(started)})
+    yield live_release_check(target, PRODUCTION, spec.slug, outcome)
+
+
+@dg.asset(
+    partitions_def=specs_partitions,
+    group_name="report",
+    kinds={"json"},
+    deps=[
+        spec,
+        baseline_tests,
+        generated_tests,
+        refactored_code,
+        release_candidate,
+        staging_deployment,
+        production_deployment,
+    ],
+    description="Stage timings of this run from the Dagster instance: critical path and parallel savings.",
+)
+def workflow_report(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    stages = stage_timings(context.instance, context.run.run_id, exclude=[REPORT])
+    summary = summarize(
+        context.run.run_id,
+        stages,
+        upstream=upstream_steps(context.job_def.asset_layer.asset_graph),
+        execution_mode=execution_mode_of(context.run.run_config),
+    )
+    report_path = write_json_report(
+        summary,
+        {"partition": context.partition_key, "job": context.job_name},
+        project.report_path(context.partition_key, context.run.run_id),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "execution_mode": summary.execution_mode,
+            "wall_s": summary.wall_s,
+            "sum_stage_s": summary.sum_stage_s,
+            "critical_path_s": summary.critical_path_s,
+            "parallel_savings_s": summary.parallel_savings_s,
+            "critical_path": " -> ".join(summary.critical_path),
+            "stages": table(summary.table()),
+            "report": dg.MetadataValue.path(str(report_path)),
+            "duration_s": seconds_since(started),
+        }
+    )
+
+
+def existing_test_paths(tree: Path, spec: ComponentSpec) -> list[str]:
+    """The tests folder if the component has one; pytest then reports "no tests" rather than erroring."""
+    return [spec.tests_path] if (tree / spec.tests_path).exists() else []

@@ -1,0 +1,114 @@
+"""The release candidate: the refactored code and the accepted generated tests, proven together.
+
+The generated tests were written against the original code; running them on the refactored tree is
+what makes them guard the refactor. The result is frozen into one bundle named by its sha256, and
+that exact bundle is what staging and production receive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from spec2prod_assets.refactor.lint import LintReport, lint_report
+from spec2prod_assets.release.bundle import ReleaseManifest, build_bundle
+from spec2prod_assets.runtime.processes import CommandError, clean_env, run_command
+from spec2prod_assets.spec.model import ComponentSpec
+from spec2prod_assets.storage.working_copies import copy_tree, python_files
+from spec2prod_assets.testing.pytest_run import TestRun, run_tests
+
+
+class ReleaseCandidate(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    bundle_path: str
+    bundle_sha256: str
+    tree_path: str
+    source_revision: str
+    test_run: TestRun
+    lint: LintReport
+    generated_tests_included: int
+
+
+def assemble_release(
+    code_tree: Path,
+    *,
+    spec: ComponentSpec,
+    pythonpath: str,
+    accepted_dir: Path | None,
+    accepted_files: Sequence[str],
+    work_dir: Path,
+    bundles_dir: Path,
+    project_root: Path,
+    run_id: str,
+    timeout_s: float,
+) -> ReleaseCandidate:
+    """Build the candidate tree in `work_dir`, run the whole suite and lint on it, bundle it."""
+    tree = copy_tree(code_tree, work_dir / "tree")
+    for relative in accepted_files:
+        assert accepted_dir is not None
+        target = tree / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(accepted_dir / relative, target)
+    test_paths = [spec.tests_path] if (tree / spec.tests_path).exists() else []
+    run = run_tests(
+        tree,
+        source_path=spec.source_path,
+        test_paths=test_paths,
+        pythonpath=pythonpath,
+        output_dir=work_dir / "results",
+        timeout_s=timeout_s,
+    )
+    lint = lint_report(tree, spec.source_path)
+    revision = source_revision(project_root, tree, spec.source_path)
+    bundle = build_bundle(
+        tree,
+        ReleaseManifest(
+            component=spec.slug,
+            version=spec.version,
+            spec_sha256=spec.spec_sha256,
+            source_revision=revision,
+            created_by_run=run_id,
+            tests_passed=run.passed,
+            tests_failed=run.failed,
+            line_coverage_pct=run.coverage.line_pct if run.coverage else 0.0,
+            source_path=spec.source_path,
+            tests_path=spec.tests_path,
+        ),
+        bundles_dir,
+    )
+    return ReleaseCandidate(
+        bundle_path=str(bundle.path),
+        bundle_sha256=bundle.sha256,
+        tree_path=str(tree),
+        source_revision=revision,
+        test_run=run,
+        lint=lint,
+        generated_tests_included=len(accepted_files),
+    )
+
+
+def source_revision(project_root: Path, tree: Path, source_path: str) -> str:
+    """`git:<commit>` (with `+dirty` when the source differs from it), else `tree:<hash of the files>`."""
+    digest = hashlib.sha256()
+    for relative in python_files(tree, source_path):
+        digest.update(relative.encode() + b"\0" + (tree / relative).read_bytes() + b"\0")
+    tree_hash = digest.hexdigest()[:16]
+    try:
+        result = run_command(["git", "rev-parse", "HEAD"], cwd=project_root, timeout_s=10, env=clean_env())
+    except CommandError:  # no git on this machine: the tree hash alone identifies the source
+        return f"tree:{tree_hash}"
+    if result.ok and result.stdout.strip():
+        status = run_command(
+            ["git", "status", "--porcelain", "--", source_path],
+            cwd=project_root,
+            timeout_s=10,
+            env=clean_env(),
+        )
+        dirty = "+dirty" if status.ok and status.stdout.strip() else ""
+        return f"git:{result.stdout.strip()}{dirty} tree:{tree_hash}"
+    return f"tree:{tree_hash}"

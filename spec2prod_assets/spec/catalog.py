@@ -1,0 +1,34 @@
+"""Find the spec behind a partition key: partitions are component slugs, specs are files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spec2prod_assets.spec.model import ComponentSpec, SpecError
+from spec2prod_assets.spec.parser import find_spec_files, parse_spec
+
+
+def locate_spec(project_root: Path, slug: str) -> ComponentSpec:
+    """The one spec under `project_root/specs` whose slug is `slug`.
+
+    Every spec is parsed (milliseconds each), so two specs claiming one slug are caught rather than
+    one silently winning. A broken spec elsewhere does not hide the one asked for, but is named when
+    nothing matches, since it may be the one meant.
+    """
+    matches: list[ComponentSpec] = []
+    problems: list[str] = []
+    for spec_file in find_spec_files(project_root):
+        try:
+            spec = parse_spec(spec_file, project_root)
+        except SpecError as exc:
+            problems.append(str(exc))
+            continue
+        if spec.slug == slug:
+            matches.append(spec)
+    if len(matches) > 1:
+        paths = ", ".join(m.spec_path for m in matches)
+        raise SpecError(paths, f"{len(matches)} specs share the slug {slug!r}; rename one")
+    if matches:
+        return matches[0]
+    hint = ("; specs that failed to parse: " + " | ".join(problems)) if problems else ""
+    raise SpecError(str(project_root / "specs"), f"no spec with slug {slug!r}{hint}")

@@ -1,0 +1,70 @@
+"""Working copies of a component: every stage that runs or changes code does it in a copy.
+
+The user's source tree is never written to; a copy also gives each run a clean folder with no stale
+coverage data or bytecode.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path, PurePosixPath
+
+from spec2prod_assets.spec.model import ComponentSpec
+
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".coverage*", ".pytest_cache", "*.egg-info")
+# Project-level files pytest reads for the component's tests (fixtures, import paths).
+_ROOT_TEST_FILES = ("conftest.py",)
+
+
+class ComponentTreeError(FileNotFoundError):
+    """The component's source or tests are not where its spec says."""
+
+
+def stage_component(project_root: Path, spec: ComponentSpec, destination: Path) -> Path:
+    """Copy the component's source and tests into `destination` (which must not exist), same layout."""
+    if destination.exists():
+        raise FileExistsError(f"working copy {destination} already exists; runs never reuse a folder")
+    source = project_root / spec.source_path
+    if not source.exists():
+        raise ComponentTreeError(
+            f"{spec.spec_path}: source path {spec.source_path!r} does not exist under {project_root}"
+        )
+    destination.mkdir(parents=True)
+    _copy(source, destination / spec.source_path)
+    tests = project_root / spec.tests_path
+    if tests.exists():
+        _copy(tests, destination / spec.tests_path)
+    for name in _ROOT_TEST_FILES:
+        if (project_root / name).is_file():
+            shutil.copy2(project_root / name, destination / name)
+    return destination
+
+
+def copy_tree(source: Path, destination: Path) -> Path:
+    """A copy of a working tree (e.g. to refactor it) without caches or coverage data."""
+    shutil.copytree(source, destination, ignore=_IGNORED)
+    return destination
+
+
+def import_root(source_path: str) -> str:
+    """The folder that goes on PYTHONPATH so `import <package>` finds the component: its parent."""
+    parent = PurePosixPath(source_path).parent
+    return str(parent) if str(parent) else "."
+
+
+def python_files(tree: Path, relative_dir: str) -> list[str]:
+    """Python files under `relative_dir` of `tree`, relative to `tree`, sorted."""
+    base = tree / relative_dir
+    if base.is_file():
+        return [relative_dir] if base.suffix == ".py" else []
+    return sorted(
+        path.relative_to(tree).as_posix() for path in base.rglob("*.py") if "__pycache__" not in path.parts
+    )
+
+
+def _copy(source: Path, destination: Path) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, destination, ignore=_IGNORED)
+    else:
+        shutil.copy2(source, destination)

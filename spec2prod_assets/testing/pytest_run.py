@@ -1,0 +1,251 @@
+"""Run a component's tests with line and branch coverage in a subprocess, and read the results strictly.
+
+A run whose results cannot be read (timeout, crash, missing or malformed report) raises
+`TestRunError`: a quality gate must fail closed, so an unreadable run is never counted as a pass.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from spec2prod_assets.runtime.processes import CommandResult, clean_env, python_tool, run_command
+from spec2prod_assets.testing.outcomes_plugin import OUTCOMES_ENV
+
+Outcome = Literal["passed", "failed", "error", "skipped", "collect_error"]
+_SEVERITY: dict[str, int] = {"passed": 0, "skipped": 1, "failed": 2, "error": 3, "collect_error": 4}
+# pytest exit codes whose report we trust: all passed, some failed, interrupted (collection
+# errors), no tests collected. 3 (internal error) and 4 (usage error) are never trusted.
+_READABLE_EXIT_CODES = {0, 1, 2, 5}
+
+
+class TestRunError(RuntimeError):
+    """The test run produced nothing trustworthy."""
+
+
+class TestOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    test_id: str
+    outcome: Outcome
+    duration_s: float = 0.0
+    message: str = ""
+
+
+class ModuleCoverage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    statements: int
+    executed_lines: tuple[int, ...]
+    missing_lines: tuple[int, ...]
+    branches: int
+    executed_branches: tuple[tuple[int, int], ...]
+    missing_branches: tuple[tuple[int, int], ...]
+
+    @property
+    def line_pct(self) -> float:
+        return _pct(len(self.executed_lines), self.statements)
+
+
+class CoverageReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    modules: tuple[ModuleCoverage, ...]
+
+    @property
+    def statements(self) -> int:
+        return sum(m.statements for m in self.modules)
+
+    @property
+    def covered_lines(self) -> int:
+        return sum(len(m.executed_lines) for m in self.modules)
+
+    @property
+    def branches(self) -> int:
+        return sum(m.branches for m in self.modules)
+
+    @property
+    def covered_branches(self) -> int:
+        return sum(len(m.executed_branches) for m in self.modules)
+
+    @property
+    def line_pct(self) -> float:
+        return _pct(self.covered_lines, self.statements)
+
+    @property
+    def branch_pct(self) -> float:
+        return _pct(self.covered_branches, self.branches)
+
+    def covered_points(self) -> set[tuple[str, str]]:
+        """Every covered line and branch as a hashable point, to tell whether new tests add any."""
+        points: set[tuple[str, str]] = set()
+        for module in self.modules:
+            points.update((module.path, f"L{line}") for line in module.executed_lines)
+            points.update((module.path, f"B{a}->{b}") for a, b in module.executed_branches)
+        return points
+
+    def uncovered_lines(self) -> dict[str, list[int]]:
+        return {m.path: list(m.missing_lines) for m in self.modules if m.missing_lines}
+
+
+class TestRun(BaseModel):
+    """The outcome of one pytest run: per-test results and, when tests ran, coverage."""
+
+    model_config = ConfigDict(frozen=True)
+
+    exit_code: int
+    collected: int
+    outcomes: tuple[TestOutcome, ...]
+    coverage: CoverageReport | None
+    duration_s: float
+    output_tail: str = ""
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for t in self.outcomes if t.outcome == outcome)
+
+    @property
+    def passed(self) -> int:
+        return self.count("passed")
+
+    @property
+    def failed(self) -> int:
+        """Failures, errors and collection errors: everything that is not a pass or a skip."""
+        return sum(1 for t in self.outcomes if _SEVERITY[t.outcome] >= _SEVERITY["failed"])
+
+    @property
+    def all_passed(self) -> bool:
+        return self.failed == 0 and self.passed > 0
+
+    def outcome_map(self) -> dict[str, Outcome]:
+        return {t.test_id: t.outcome for t in self.outcomes}
+
+
+def run_tests(
+    tree: Path,
+    *,
+    source_path: str,
+    test_paths: Sequence[str],
+    pythonpath: str,
+    output_dir: Path,
+    timeout_s: float,
+    extra_args: Sequence[str] = (),
+) -> TestRun:
+    """Run pytest on `test_paths` inside `tree`, measuring coverage of `source_path`.
+
+    `output_dir` must be fresh for this run: its reports are the only ones read.
+    """
+    output_dir.mkdir(parents=True, exist_ok=False)
+    outcomes_file = output_dir / "outcomes.json"
+    coverage_file = output_dir / "coverage.json"
+    args = [
+        *python_tool("pytest"),
+        *test_paths,
+        "-p",
+        "spec2prod_assets.testing.outcomes_plugin",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--rootdir={tree}",
+        f"--cov={source_path}",
+        "--cov-branch",
+        f"--cov-report=json:{coverage_file}",
+        "--cov-report=",
+        *extra_args,
+    ]
+    env = clean_env(
+        {
+            "PYTHONPATH": str(tree / pythonpath),
+            OUTCOMES_ENV: str(outcomes_file),
+            "COVERAGE_FILE": str(output_dir / ".coverage"),
+        }
+    )
+    result = run_command(args, cwd=tree, timeout_s=timeout_s, env=env)
+    (output_dir / "pytest-output.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
+    return read_test_run(result, outcomes_file, coverage_file, tree)
+
+
+def read_test_run(result: CommandResult, outcomes_file: Path, coverage_file: Path, tree: Path) -> TestRun:
+    """Turn a finished pytest subprocess and its report files into a `TestRun`, or refuse to."""
+    if result.timed_out:
+        raise TestRunError(f"tests timed out after {result.duration_s:.0f}s:\n{result.tail()}")
+    if result.exit_code not in _READABLE_EXIT_CODES:
+        raise TestRunError(f"pytest failed to run (exit {result.exit_code}):\n{result.tail()}")
+    if not outcomes_file.is_file():
+        raise TestRunError(f"pytest wrote no results (exit {result.exit_code}):\n{result.tail()}")
+    try:
+        payload = json.loads(outcomes_file.read_text(encoding="utf-8"))
+        outcomes = _worst_outcome_per_test(payload["tests"])
+        collected = int(payload["collected"])
+    except (ValueError, KeyError, TypeError, ValidationError) as exc:
+        raise TestRunError(f"unreadable test results in {outcomes_file.name}: {exc}") from exc
+    coverage: CoverageReport | None = None
+    if coverage_file.is_file():
+        coverage = read_coverage(coverage_file, tree)
+    elif any(t.outcome == "passed" or t.outcome == "failed" for t in outcomes):
+        raise TestRunError(f"tests ran but no coverage report was written:\n{result.tail()}")
+    return TestRun(
+        exit_code=result.exit_code,
+        collected=collected,
+        outcomes=outcomes,
+        coverage=coverage,
+        duration_s=result.duration_s,
+        output_tail=result.tail(),
+    )
+
+
+def read_coverage(coverage_file: Path, tree: Path) -> CoverageReport:
+    """Read coverage.py's JSON report; paths become relative to `tree`."""
+    try:
+        data = json.loads(coverage_file.read_text(encoding="utf-8"))
+        modules = [
+            ModuleCoverage(
+                path=_relative(name, tree),
+                statements=int(info["summary"]["num_statements"]),
+                executed_lines=tuple(info["executed_lines"]),
+                missing_lines=tuple(info["missing_lines"]),
+                branches=int(info["summary"].get("num_branches", 0)),
+                executed_branches=tuple(tuple(b) for b in info.get("executed_branches", [])),
+                missing_branches=tuple(tuple(b) for b in info.get("missing_branches", [])),
+            )
+            for name, info in sorted(data["files"].items())
+        ]
+    except (ValueError, KeyError, TypeError, ValidationError) as exc:
+        raise TestRunError(f"unreadable coverage report {coverage_file.name}: {exc}") from exc
+    return CoverageReport(modules=tuple(modules))
+
+
+def _worst_outcome_per_test(records: list[dict[str, object]]) -> tuple[TestOutcome, ...]:
+    """A test that passed its call but failed teardown is an error: keep the worst record per test."""
+    worst: dict[str, TestOutcome] = {}
+    for record in records:
+        outcome = TestOutcome.model_validate(
+            {
+                "test_id": record["nodeid"],
+                "outcome": record["outcome"],
+                "duration_s": record.get("duration_s", 0.0),
+                "message": record.get("message", ""),
+            }
+        )
+        current = worst.get(outcome.test_id)
+        if current is None or _SEVERITY[outcome.outcome] > _SEVERITY[current.outcome]:
+            worst[outcome.test_id] = outcome
+    return tuple(worst.values())
+
+
+def _relative(name: str, tree: Path) -> str:
+    path = Path(name)
+    if path.is_absolute():
+        try:
+            return path.relative_to(tree).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 100.0

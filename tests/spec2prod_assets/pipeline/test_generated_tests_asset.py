@@ -1,0 +1,141 @@
+"""`generated_tests` materialized by Dagster on a copy of the bundled example, with fake generators.
+
+The upstream assets, the funnel and the IO manager are real; only the generator backend is a fake, so
+the test can make it crash or return exactly one good test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from textwrap import dedent
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from resources.artifact_io import ArtifactIOManager
+from resources.project import ProjectResource
+from spec2prod_assets.pipeline.assets import baseline_tests, generated_tests, spec
+from spec2prod_assets.pipeline.partitions import specs_partitions
+from tests.conftest import REPO_ROOT
+from tests.support.fake_generators import CrashingGenerator, OneFileGenerator, Script
+
+DEMO = REPO_ROOT / "examples" / "demo"
+PARTITION = "calculator"
+
+GOOD_TEST = dedent(
+    """\
+    import pytest
+
+    from calculator import divide
+
+
+    def test_divide_by_zero_raises_value_error():
+        with pytest.raises(ValueError):
+            divide(1, 0)
+    """
+)
+
+FUNNEL_KEYS = (
+    "tests_generated",
+    "tests_collected",
+    "tests_passing",
+    "tests_reliable",
+    "tests_accepted",
+    "coverage_before_pct",
+    "coverage_after_pct",
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> ProjectResource:
+    root = tmp_path / "project"
+    shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns(".spec2prod", "__pycache__", ".coverage*"))
+    return ProjectResource(root=str(root), work_dir=str(tmp_path / "work"), test_timeout_s=60.0)
+
+
+def _materialize(project: ProjectResource, generator: object) -> dg.ExecuteInProcessResult:
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(specs_partitions.name, [PARTITION])
+    return dg.materialize(
+        [spec, baseline_tests, generated_tests],
+        partition_key=PARTITION,
+        instance=instance,
+        resources={
+            "project": project,
+            "io_manager": ArtifactIOManager(project=project),
+            "test_generator": generator,
+        },
+        run_config={
+            "ops": {
+                "generated_tests": {
+                    "config": {"poll_interval_s": 0.05, "deadline_s": 30.0, "reliability_runs": 2}
+                }
+            }
+        },
+    )
+
+
+def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    (materialization,) = result.asset_materializations_for_node("generated_tests")
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def test_a_crashing_generator_degrades_to_zero_accepted_tests_and_the_run_succeeds(
+    project: ProjectResource,
+) -> None:
+    result = _materialize(project, CrashingGenerator())
+
+    assert result.success
+    metadata = _metadata(result)
+    assert metadata["tests_accepted"] == 0
+    assert metadata["tests_generated"] == 0
+    assert "degraded_reason" in metadata
+    assert "submit failed" in metadata["degraded_reason"]
+    assert "connection refused" in metadata["degraded_reason"]
+    assert metadata["generator"] == "crashing"
+    assert metadata["tasks_succeeded"] == 0
+    assert metadata["coverage_after_pct"] == metadata["coverage_before_pct"]
+    assert isinstance(metadata["duration_s"], float)
+
+
+def test_one_good_generated_test_shows_the_whole_funnel_in_the_metadata(project: ProjectResource) -> None:
+    generator = OneFileGenerator(
+        name="one-good-test",
+        content=GOOD_TEST,
+        escaping_path="src/calculator/test_sneaky.py",
+        default_script=Script(cost_usd=0.02, tokens=1000),
+    )
+
+    result = _materialize(project, generator)
+
+    assert result.success
+    metadata = _metadata(result)
+    assert metadata["generator"] == "one-good-test"
+    assert metadata["tasks_submitted"] == metadata["tasks_succeeded"] == 1  # only operations.py has gaps
+    assert [metadata[key] for key in FUNNEL_KEYS[:5]] == [1, 1, 1, 1, 1]
+    assert metadata["coverage_after_pct"] > metadata["coverage_before_pct"]
+    assert metadata["cost_usd"] == 0.02
+    for key in ("submission_s", "collection_s", "duration_s", *FUNNEL_KEYS[5:]):
+        assert isinstance(metadata[key], float), key
+    for key in FUNNEL_KEYS[:5]:
+        assert isinstance(metadata[key], int), key
+    assert "degraded_reason" not in metadata
+
+    rejected = metadata["rejected_tests"]
+    assert [column.name for column in rejected.schema.columns] == ["test", "stage", "reason"]
+    (row,) = [record.data for record in rejected.records]
+    assert row["test"] == "src/calculator/test_sneaky.py (whole file)"
+    assert row["stage"] == "path"
+    assert "outside the tests folder" in row["reason"]
+
+    value = result.output_for_node("generated_tests")
+    (accepted,) = value.funnel.accepted_files
+    assert Path(value.funnel.accepted_dir).is_relative_to(project.work_path)
+    assert (Path(value.funnel.accepted_dir) / accepted).read_text() == GOOD_TEST
+    assert f"`{accepted}::test_divide_by_zero_raises_value_error`" in metadata["accepted_tests"]
+    # The project's own tests are untouched: generated tests live in the work folder only.
+    assert sorted(p.name for p in (project.root_path / "tests" / "calculator").iterdir()) == [
+        "test_operations.py"
+    ]

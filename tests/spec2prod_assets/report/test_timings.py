@@ -1,0 +1,162 @@
+"""Stage timings: the critical path, what overlapping stages saved, the execution mode, the JSON report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, SYNC_EXECUTION
+from spec2prod_assets.report.timings import (
+    StageTiming,
+    critical_path,
+    execution_mode_of,
+    stage_timings,
+    summarize,
+    upstream_steps,
+    write_json_report,
+)
+from spec2prod_assets.storage import atomic_files
+
+# A diamond: load -> (fast, slow) -> merge.
+DIAMOND = {"load": [], "fast": ["load"], "slow": ["load"], "merge": ["fast", "slow"]}
+
+
+def _stage(name: str, start: float, end: float) -> StageTiming:
+    return StageTiming(stage=name, start=start, end=end, status="SUCCESS")
+
+
+def _overlapping() -> list[StageTiming]:
+    """fast and slow run side by side: 1 + 3 + 2 + 1 = 7 s of stages in 5 s of wall time."""
+    return [_stage("load", 0, 1), _stage("slow", 1, 4), _stage("fast", 1, 3), _stage("merge", 4, 5)]
+
+
+def _sequential() -> list[StageTiming]:
+    return [_stage("load", 0, 1), _stage("slow", 1, 4), _stage("fast", 4, 6), _stage("merge", 6, 7)]
+
+
+def test_critical_path_of_a_diamond_goes_through_the_slower_branch() -> None:
+    path, seconds = critical_path(_overlapping(), DIAMOND)
+    assert path == ["load", "slow", "merge"]
+    assert seconds == pytest.approx(5.0)
+
+
+def test_critical_path_ignores_upstream_stages_that_did_not_run() -> None:
+    path, seconds = critical_path([_stage("fast", 0, 2), _stage("merge", 2, 3)], DIAMOND)
+    assert (path, seconds) == (["fast", "merge"], pytest.approx(3.0))
+
+
+def test_overlapping_stages_save_the_sum_minus_the_wall_time() -> None:
+    summary = summarize("run-1", _overlapping(), DIAMOND, "async")
+    assert (summary.wall_s, summary.sum_stage_s, summary.critical_path_s) == (5.0, 7.0, 5.0)
+    assert summary.parallel_savings_s == pytest.approx(2.0)
+    assert summary.critical_path == ("load", "slow", "merge")
+
+
+def test_sequential_stages_save_nothing() -> None:
+    summary = summarize("run-1", _sequential(), DIAMOND, "sync")
+    assert (summary.wall_s, summary.sum_stage_s) == (7.0, 7.0)
+    assert summary.parallel_savings_s == 0.0
+
+
+def test_gaps_between_sequential_stages_do_not_count_as_savings_or_hide_overlap() -> None:
+    with_gaps = [_stage("load", 0, 1), _stage("slow", 2, 5), _stage("fast", 2, 4), _stage("merge", 6, 7)]
+    summary = summarize("run-1", with_gaps, DIAMOND, "async")
+    assert summary.wall_s == 7.0
+    assert summary.parallel_savings_s == pytest.approx(2.0)
+    spaced_out = [_stage("load", 0, 1), _stage("slow", 2, 5), _stage("fast", 6, 8), _stage("merge", 9, 10)]
+    assert summarize("run-1", spaced_out, DIAMOND, "sync").parallel_savings_s == 0.0
+
+
+def test_a_run_without_finished_stages_summarizes_to_zeros() -> None:
+    summary = summarize("run-1", [], DIAMOND, "sync")
+    assert (summary.wall_s, summary.sum_stage_s, summary.parallel_savings_s, summary.stages) == (0, 0, 0, ())
+
+
+def test_the_per_stage_table_is_relative_to_the_first_start() -> None:
+    shifted = [_stage(s.stage, s.start + 1_700_000_000, s.end + 1_700_000_000) for s in _overlapping()]
+    table = summarize("run-1", shifted, DIAMOND, "async").table()
+    assert list(table.columns) == ["stage", "status", "start_s", "end_s", "duration_s", "on_critical_path"]
+    rows = table.set_index("stage")
+    assert rows.loc["load", "start_s"] == 0.0
+    assert rows.loc["merge", "end_s"] == 5.0
+    assert bool(rows.loc["slow", "on_critical_path"]) and not bool(rows.loc["fast", "on_critical_path"])
+
+
+@pytest.mark.parametrize(
+    ("run_config", "mode"),
+    [
+        ({"execution": SYNC_EXECUTION}, "sync"),
+        ({"execution": ASYNC_EXECUTION}, "async"),
+        ({}, "async"),
+        ({"execution": {"config": {"multiprocess": {}}}}, "async"),
+    ],
+    ids=["in-process", "multiprocess", "job-default", "multiprocess-defaults"],
+)
+def test_execution_mode_of_a_run_config(run_config: dict[str, object], mode: str) -> None:
+    assert execution_mode_of(run_config) == mode
+
+
+def test_the_json_report_holds_the_summary_and_one_row_per_stage(tmp_path: Path) -> None:
+    summary = summarize("run-1", _overlapping(), DIAMOND, "async")
+    path = write_json_report(summary, {"partition": "calculator"}, tmp_path / "reports" / "report.json")
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert report["partition"] == "calculator"
+    assert (report["execution_mode"], report["parallel_savings_s"]) == ("async", 2.0)
+    assert {row["stage"]: row["duration_s"] for row in report["stages"]} == {
+        "load": 1.0,
+        "slow": 3.0,
+        "fast": 2.0,
+        "merge": 1.0,
+    }
+    assert set(report["stages"][0]) == {"stage", "start", "end", "status", "duration_s"}
+    assert [p.name for p in path.parent.iterdir()] == ["report.json"], "a temporary file was left behind"
+
+
+def test_a_failed_report_write_leaves_the_previous_report_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "report.json"
+    write_json_report(summarize("run-1", _sequential(), DIAMOND, "sync"), {}, path)
+    previous = path.read_text(encoding="utf-8")
+
+    def refuse(source: object, target: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic_files.os, "replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        write_json_report(summarize("run-2", _overlapping(), DIAMOND, "async"), {}, path)
+    assert path.read_text(encoding="utf-8") == previous
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+@dg.asset
+def first() -> None:
+    return None
+
+
+@dg.asset(deps=[first])
+def second() -> None:
+    return None
+
+
+def test_stage_timings_come_from_the_runs_step_events() -> None:
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([first, second], instance=instance)
+        stages = {s.stage: s for s in stage_timings(instance, result.run_id)}
+        assert set(stages) == {"first", "second"}
+        assert all(s.start <= s.end and s.status == "SUCCESS" for s in stages.values())
+        assert stages["first"].end <= stages["second"].start
+        assert [s.stage for s in stage_timings(instance, result.run_id, exclude=["second"])] == ["first"]
+
+
+def test_upstream_steps_follow_the_pipeline_graph() -> None:
+    from spec2prod_assets.definitions import defs
+
+    upstream = {name: set(parents) for name, parents in upstream_steps(defs.resolve_asset_graph()).items()}
+    assert upstream["spec"] == set()
+    assert upstream["baseline_tests"] == {"spec"}
+    assert upstream["refactored_code"] == {"spec", "baseline_tests"}
+    assert {"spec", "baseline_tests", "refactored_code"} <= upstream["workflow_report"]

@@ -23,7 +23,7 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
 
     def _path(self, context: dg.OutputContext | dg.InputContext) -> Path:
         partition = context.partition_key if context.has_partition_key else "_unpartitioned"
-        return self.project.work_path / partition / "assets" / f"{context.asset_key.to_user_string()}.json"
+        return self.project.work_folder.asset_value(partition, context.asset_key.to_user_string())
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if obj is None:

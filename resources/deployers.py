@@ -1,7 +1,10 @@
 """The deployer resources: which `Deployer` the deployment assets use is configuration, not code."""
 
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import dagster as dg
 from pydantic import Field
@@ -73,3 +76,115 @@ class CommandDeployerResource(dg.ConfigurableResource):
             working_dir=Path(self.working_dir) if self.working_dir else None,
             inherit_env=self.inherit_env,
         )
+
+
+DEPLOYER_ENV = "SPEC2PROD_DEPLOYER"
+DEPLOY_COMMAND_ENV = "SPEC2PROD_DEPLOY_COMMAND"
+HEALTH_COMMAND_ENV = "SPEC2PROD_HEALTH_COMMAND"
+ROLLBACK_COMMAND_ENV = "SPEC2PROD_ROLLBACK_COMMAND"
+STATE_ROOT_ENV = "SPEC2PROD_DEPLOY_STATE_ROOT"
+WORKING_DIR_ENV = "SPEC2PROD_DEPLOY_WORKING_DIR"
+TIMEOUT_ENV = "SPEC2PROD_DEPLOY_TIMEOUT_S"
+INHERIT_ENV_ENV = "SPEC2PROD_DEPLOY_INHERIT_ENV"
+HEALTH_ATTEMPTS_ENV = "SPEC2PROD_HEALTH_ATTEMPTS"
+HEALTH_INTERVAL_ENV = "SPEC2PROD_HEALTH_INTERVAL_S"
+KEEP_RELEASES_ENV = "SPEC2PROD_KEEP_RELEASES"
+_COMMAND_ONLY = (
+    DEPLOY_COMMAND_ENV,
+    HEALTH_COMMAND_ENV,
+    ROLLBACK_COMMAND_ENV,
+    STATE_ROOT_ENV,
+    WORKING_DIR_ENV,
+    TIMEOUT_ENV,
+    INHERIT_ENV_ENV,
+)
+# Every variable that steers the deployer, so tests can keep a developer's settings out.
+DEPLOYER_SETTINGS_ENV = (
+    DEPLOYER_ENV,
+    *_COMMAND_ONLY,
+    HEALTH_ATTEMPTS_ENV,
+    HEALTH_INTERVAL_ENV,
+    KEEP_RELEASES_ENV,
+)
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def deployer_from_env(
+    project: Any, env: Mapping[str, str] = os.environ
+) -> LocalDeployerResource | CommandDeployerResource:
+    """The deployer resource `SPEC2PROD_DEPLOYER` names: `local` (the default, also when unset) or
+    `command`, configured from the SPEC2PROD_* variables of docs/deployers.md.
+
+    `project` is a `ProjectResource` or the partial one of `ProjectResource.configure_at_launch()` (dagster
+    keeps that type private, hence `Any`). Configuration that is incomplete, unknown or meant for the
+    other deployer raises `ValueError` naming the variable: a typo must not silently deploy locally.
+    """
+    kind = _setting(env, DEPLOYER_ENV)
+    optional = {
+        "health_attempts": _number(env, HEALTH_ATTEMPTS_ENV, int, at_least=1),
+        "health_interval_s": _number(env, HEALTH_INTERVAL_ENV, float, at_least=0.0),
+        "keep_releases": _number(env, KEEP_RELEASES_ENV, int, at_least=1),
+    }
+    if kind.lower() in ("", "local"):
+        stray = next((name for name in _COMMAND_ONLY if _setting(env, name)), None)
+        if stray is not None:
+            raise ValueError(
+                f"{stray} is set, but {DEPLOYER_ENV} is not 'command': set {DEPLOYER_ENV}=command"
+            )
+        return LocalDeployerResource(project=project, **_given(optional))
+    if kind.lower() != "command":
+        raise ValueError(f"{DEPLOYER_ENV}={kind!r} is not a deployer: use 'local' or 'command'")
+    optional["timeout_s"] = _number(env, TIMEOUT_ENV, float, at_least=0.0, strictly=True)
+    inherit = _setting(env, INHERIT_ENV_ENV).replace(",", " ").split()
+    bad_name = next((name for name in inherit if not _ENV_NAME_RE.match(name)), None)
+    if bad_name is not None:
+        raise ValueError(f"{INHERIT_ENV_ENV} lists {bad_name!r}, which is not a variable name")
+    return CommandDeployerResource(
+        deploy_command=_required(env, DEPLOY_COMMAND_ENV, "the shell line that deploys $SPEC2PROD_BUNDLE"),
+        health_command=_required(env, HEALTH_COMMAND_ENV, "the shell line that exits 0 when it is healthy"),
+        rollback_command=_required(
+            env, ROLLBACK_COMMAND_ENV, "the shell line that goes back to $SPEC2PROD_RELEASE_ID"
+        ),
+        state_root=_required(env, STATE_ROOT_ENV, "the folder for the lock, history and release records"),
+        working_dir=_setting(env, WORKING_DIR_ENV),
+        inherit_env=inherit,
+        **_given(optional),
+    )
+
+
+def _setting(env: Mapping[str, str], name: str) -> str:
+    return env.get(name, "").strip()
+
+
+def _required(env: Mapping[str, str], name: str, meaning: str) -> str:
+    value = _setting(env, name)
+    if not value:
+        raise ValueError(f"{DEPLOYER_ENV}=command needs {name}: {meaning}")
+    return value
+
+
+def _given(settings: Mapping[str, float | None]) -> dict[str, Any]:
+    """The settings whose variable is set; the others keep the resource's own default."""
+    return {field: value for field, value in settings.items() if value is not None}
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    kind: type[int] | type[float],
+    *,
+    at_least: float,
+    strictly: bool = False,
+) -> float | None:
+    """The variable as a `kind` within its bound, None when unset; anything else is an error naming it."""
+    raw = _setting(env, name)
+    if not raw:
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not (value > at_least if strictly else value >= at_least):
+        noun = "an integer" if kind is int else "a number"
+        raise ValueError(f"{name}={raw!r} is not {noun} {'>' if strictly else '>='} {at_least:g}")
+    return value

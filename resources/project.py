@@ -6,11 +6,12 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from spec2prod_assets.storage.work_folder import WORK_FOLDER_NAME, WorkFolder
+
 PROJECT_ROOT_ENV = "SPEC2PROD_PROJECT_ROOT"
 WORK_DIR_ENV = "SPEC2PROD_WORK_DIR"
 DEPLOY_ROOT_ENV = "SPEC2PROD_DEPLOY_ROOT"
 BUNDLED_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo"
-WORK_FOLDER_NAME = ".spec2prod"
 
 
 def default_project_root() -> str:
@@ -38,22 +39,26 @@ class ProjectResource(dg.ConfigurableResource):
         return Path(self.root).resolve()
 
     @property
+    def work_folder(self) -> WorkFolder:
+        if self.work_dir:
+            return WorkFolder(Path(self.work_dir).resolve())
+        return WorkFolder.inside(self.root_path)
+
+    @property
     def work_path(self) -> Path:
-        return Path(self.work_dir).resolve() if self.work_dir else self.root_path / WORK_FOLDER_NAME
+        return self.work_folder.path
 
     @property
     def deploy_path(self) -> Path:
         """Where the local deployer keeps environments: $SPEC2PROD_DEPLOY_ROOT, else `<work>/deploy`."""
         configured = os.environ.get(DEPLOY_ROOT_ENV)
-        return Path(configured).resolve() if configured else self.work_path / "deploy"
+        return Path(configured).resolve() if configured else self.work_folder.deploy
 
     def report_path(self, slug: str, run_id: str) -> Path:
         """Where a run's workflow report goes; written by the report asset, or by `run_workflow`
         when an earlier stage failed and the asset never ran."""
-        return self.work_path / slug / "runs" / run_id / "workflow_report.json"
+        return self.work_folder.report(slug, run_id)
 
     def stage_dir(self, slug: str, run_id: str, stage: str) -> Path:
         """A fresh folder for one stage of one run: `<work>/<slug>/runs/<run id>/<stage>`."""
-        path = self.work_path / slug / "runs" / run_id / stage
-        path.mkdir(parents=True, exist_ok=False)
-        return path
+        return self.work_folder.new_stage_dir(slug, run_id, stage)

@@ -33,13 +33,14 @@ from pathlib import Path
 import dagster as dg
 
 from resources.project import ProjectResource
+from spec2prod_assets.pipeline.jobs import SPEC_TO_PRODUCTION
 from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.spec.model import SpecError
 from spec2prod_assets.spec.parser import find_spec_files, parse_spec
 
 JOB_ENV = "SPEC2PROD_SENSOR_JOB"
 INTERVAL_ENV = "SPEC2PROD_SENSOR_INTERVAL_S"
-DEFAULT_JOB = "spec_to_production"
+DEFAULT_JOB = SPEC_TO_PRODUCTION
 DEFAULT_INTERVAL_S = 30
 DEFAULT_PARSE_BUDGET_S = 0.25  # seconds of parsing per tick; keeps a bulk-import tick well under 1 s
 CURSOR_VERSION = 1

@@ -3,9 +3,8 @@
 import dagster as dg
 
 from resources.artifact_io import ArtifactIOManager
-from resources.crosshair_generator import CrossHairGeneratorResource
-from resources.deployers import LocalDeployerResource
-from resources.openhands import openhands_from_env
+from resources.deployers import deployer_from_env
+from resources.generators import CrossHairGeneratorResource, openhands_from_env
 from resources.project import ProjectResource
 from sensors import spec_sensor
 from spec2prod_assets.pipeline import assets
@@ -16,7 +15,6 @@ project = ProjectResource.configure_at_launch()
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets]),
-    asset_checks=dg.load_asset_checks_from_modules([assets]),
     jobs=ALL_JOBS,
     sensors=[spec_sensor],
     resources={
@@ -24,6 +22,7 @@ defs = dg.Definitions(
         "io_manager": ArtifactIOManager(project=project),
         # OpenHands when OPENHANDS_URL is set; otherwise the built-in generator, which needs no service.
         "test_generator": openhands_from_env() or CrossHairGeneratorResource(),
-        "deployer": LocalDeployerResource(project=project),
+        # The local release folders unless SPEC2PROD_DEPLOYER=command (docs/deployers.md).
+        "deployer": deployer_from_env(project),
     },
 )

@@ -51,17 +51,14 @@ def _fail(command: str, message: str) -> int:
     return 1
 
 
-def _existing_store(args: argparse.Namespace) -> tuple[Path, ReleaseStore]:
+def _existing_store(args: argparse.Namespace) -> ReleaseStore:
     root: Path = args.deploy_root or ProjectResource().deploy_path
-    store = ReleaseStore(root, args.environment, args.component)
-    if not store.exists():
-        raise DeployError(f"nothing is deployed to {store.label} under {root}")
-    return root, store
+    return ReleaseStore(root, args.environment, args.component).require_existing()
 
 
 def _releases(args: argparse.Namespace) -> int:
     try:
-        _, store = _existing_store(args)
+        store = _existing_store(args)
     except DeployError as exc:
         return _fail("releases", str(exc))
     infos = store.infos()
@@ -76,7 +73,7 @@ def _releases(args: argparse.Namespace) -> int:
 
 def _history(args: argparse.Namespace) -> int:
     try:
-        _, store = _existing_store(args)
+        store = _existing_store(args)
     except DeployError as exc:
         return _fail("history", str(exc))
     entries = store.history()[-args.tail :] if args.tail > 0 else []
@@ -93,8 +90,8 @@ def _history(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     try:
-        root, store = _existing_store(args)
-        outcome = LocalReleaseDeployer(root).rollback(store.environment, store.component, args.to)
+        store = _existing_store(args)
+        outcome = LocalReleaseDeployer(store.root).rollback(store.environment, store.component, args.to)
     except (DeployError, OSError, ValueError) as exc:  # DeploymentFailed carries the health output
         return _fail("rollback", str(exc))
     print(

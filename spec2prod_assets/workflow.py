@@ -14,28 +14,21 @@ from typing import Any
 import dagster as dg
 from pydantic import BaseModel, ConfigDict
 
-from resources.project import WORK_FOLDER_NAME, ProjectResource, default_project_root
-from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, REPORT, SYNC_EXECUTION
+from resources.project import ProjectResource, default_project_root
+from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, JOB_FOR_STAGE, JOB_STAGES, SYNC_EXECUTION
 from spec2prod_assets.pipeline.partitions import specs_partitions
-from spec2prod_assets.report.timings import (
-    ExecutionMode,
-    TimingSummary,
+from spec2prod_assets.pipeline.run_records import (
+    NOT_STARTED,
+    materialization_metadata,
     stage_timings,
-    summarize,
+    step_outcomes,
     upstream_steps,
-    write_json_report,
 )
+from spec2prod_assets.pipeline.stages import WORKFLOW_REPORT
+from spec2prod_assets.report.timings import ExecutionMode, TimingSummary, summarize, write_json_report
 from spec2prod_assets.spec.model import Stage
 from spec2prod_assets.spec.parser import parse_spec
-
-JOB_FOR_STAGE = {
-    Stage.DEV: "spec_to_dev",
-    Stage.STAGING: "spec_to_staging",
-    Stage.PRODUCTION: "spec_to_production",
-}
-
-
-_STEP_STATUS = {"SUCCESS": "succeeded", "FAILURE": "failed", "SKIPPED": "skipped", "IN_PROGRESS": "running"}
+from spec2prod_assets.storage.work_folder import WorkFolder
 
 
 class StageResult(BaseModel):
@@ -123,7 +116,7 @@ def persistent_instance(project_root: Path) -> dg.DagsterInstance:
     """`$DAGSTER_HOME` if set, else a home in the project's work folder: runs stay visible in the UI."""
     if os.environ.get("DAGSTER_HOME"):
         return dg.DagsterInstance.get()
-    home = project_root / WORK_FOLDER_NAME / "dagster_home"
+    home = WorkFolder.inside(project_root).dagster_home
     home.mkdir(parents=True, exist_ok=True)
     return dg.DagsterInstance.from_config(str(home))
 
@@ -140,27 +133,21 @@ def _read_outcome(
 
     run = instance.get_run_by_id(run_id)
     assert run is not None, f"run {run_id} vanished from the instance"
-    stats = {s.step_key: s for s in instance.get_run_step_stats(run_id)}
-    job = defs.resolve_job_def(JOB_FOR_STAGE[stage])
-    in_job = {node.name for node in job.graph.nodes}
-    planned = [k.to_user_string() for k in defs.resolve_asset_graph().toposorted_asset_keys]
-    planned = [name for name in planned if name in in_job]
-    materialized = _latest_metadata(instance, run_id)
+    steps = step_outcomes(instance, run_id)
+    materialized = materialization_metadata(instance, run_id)
     stages: dict[str, StageResult] = {}
-    for name in planned:
-        stat = stats.get(name)
-        status = _STEP_STATUS.get(str(stat.status.value), "unknown") if stat and stat.status else "skipped"
-        duration = (stat.end_time - stat.start_time) if stat and stat.end_time and stat.start_time else 0.0
+    for name in JOB_STAGES[JOB_FOR_STAGE[stage]]:
+        step = steps.get(name, NOT_STARTED)
         stages[name] = StageResult(
-            stage=name, status=status, duration_s=round(duration, 3), metadata=materialized.get(name, {})
+            stage=name, status=step.status, duration_s=step.duration_s, metadata=materialized.get(name, {})
         )
     timings = summarize(
         run_id,
-        stage_timings(instance, run_id, exclude=[REPORT]),
-        upstream=upstream_steps(defs.resolve_asset_graph()),
+        stage_timings(instance, run_id, exclude=[WORKFLOW_REPORT]),
+        upstream=upstream_steps(defs.resolve_all_asset_specs()),
         execution_mode=execution_mode,
     )
-    report_path = materialized.get(REPORT, {}).get("report")
+    report_path = materialized.get(WORKFLOW_REPORT, {}).get("report")
     if report_path is None:
         # The report step did not run (an earlier stage failed): the report is still written.
         report_path = str(
@@ -182,21 +169,6 @@ def _read_outcome(
         timings=timings,
         report_path=str(report_path),
     )
-
-
-def _latest_metadata(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str, Any]]:
-    """Each asset's materialization metadata in this run, as plain values."""
-    found: dict[str, dict[str, Any]] = {}
-    for record in instance.get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    ).records:
-        materialization = record.event_log_entry.asset_materialization
-        if materialization is None:
-            continue
-        found[materialization.asset_key.to_user_string()] = {
-            key: getattr(value, "value", value) for key, value in materialization.metadata.items()
-        }
-    return found
 
 
 def job_by_name(name: str) -> dg.JobDefinition:

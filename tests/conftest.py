@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from resources.deployers import DEPLOYER_SETTINGS_ENV
 from resources.project import DEPLOY_ROOT_ENV, PROJECT_ROOT_ENV, WORK_DIR_ENV
 from sensors.spec_sensor import INTERVAL_ENV, JOB_ENV
 from tests.support.agent_server import AgentServer, running_agent_server
@@ -61,6 +62,8 @@ def _no_project_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(DEPLOY_ROOT_ENV, raising=False)
     monkeypatch.delenv(JOB_ENV, raising=False)
     monkeypatch.delenv(INTERVAL_ENV, raising=False)
+    for name in DEPLOYER_SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

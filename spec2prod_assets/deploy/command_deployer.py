@@ -20,23 +20,19 @@ so the lock, the history, bad markers and the console commands work the same for
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from spec2prod_assets.deploy.model import (
     DeployAction,
-    DeployError,
     DeploymentFailed,
     DeploymentOutcome,
     HealthCheckFailed,
     HealthResult,
-    HistoryEntry,
-    ReleaseInfo,
-    check_bundle,
     check_with_retries,
 )
-from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore, new_release_id
+from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore
+from spec2prod_assets.deploy.store_backed import NewRelease, StoreBackedDeployer
 from spec2prod_assets.runtime.processes import CommandError, CommandResult, clean_env, run_command
 
 
@@ -50,7 +46,7 @@ def _section(name: str, result: CommandResult) -> str:
     return f"$ {name} command: {_verdict(result)} ({result.duration_s:.1f}s)\n{result.tail()}".rstrip()
 
 
-class CommandDeployer:
+class CommandDeployer(StoreBackedDeployer):
     """Runs user commands against a real target; implements `Deployer`."""
 
     def __init__(
@@ -73,7 +69,7 @@ class CommandDeployer:
             raise ValueError(
                 "the command deployer needs timeout_s > 0, health_attempts >= 1, keep_releases >= 1"
             )
-        self.state_root = state_root
+        super().__init__(state_root)
         self.deploy_command = deploy_command
         self.health_command = health_command
         self.rollback_command = rollback_command
@@ -84,37 +80,25 @@ class CommandDeployer:
         self.working_dir = working_dir or Path.cwd()
         self.inherit_env = tuple(inherit_env)
 
-    def _store(self, environment: str, component: str) -> ReleaseStore:
-        return ReleaseStore(self.state_root, environment, component)
+    @property
+    def state_root(self) -> Path:
+        return self._root
 
-    def deploy(
-        self, bundle_path: Path, environment: str, component: str, *, action: DeployAction = "deploy"
-    ) -> DeploymentOutcome:
+    def _put_out(self, release: NewRelease) -> DeploymentOutcome:
         """Run the deploy command, then the health command; on failure the rollback command restores the
         previous release and `DeploymentFailed` (or `HealthCheckFailed`) is raised."""
-        started = time.perf_counter()
-        sha = check_bundle(bundle_path, component)
-        store = self._store(environment, component)
-        release_id = new_release_id(sha)
-        with store.locked(release_id, action):
-            store.remove_incomplete()
-            current = store.current_id()
-            previous = store.record(current) if current else None
-            record = store.mark_complete(release_id, sha, bundle_path)
-            store.prune(self.keep_releases)
-            return self._apply(store, record, action, self.deploy_command, previous, started)
+        store = release.store
+        previous = store.record(release.live_id) if release.live_id else None
+        record = release.mark_complete()
+        store.prune(self.keep_releases)
+        return self._apply(store, record, release.action, self.deploy_command, previous, release.started)
 
-    def rollback(self, environment: str, component: str, to_release: str | None = None) -> DeploymentOutcome:
-        """Run the rollback command for `to_release` (default: the previous healthy release), then check."""
-        started = time.perf_counter()
-        store = self._store(environment, component)
-        if not store.exists():
-            raise DeployError(f"nothing is deployed to {store.label} under {self.state_root}")
-        with store.locked(to_release or "the previous healthy release", "rollback"):
-            current = store.current_id()
-            record = store.choose_rollback(current, to_release)
-            previous = store.record(current) if current else None
-            return self._apply(store, record, "rollback", self.rollback_command, previous, started)
+    def _bring_back(
+        self, store: ReleaseStore, record: ReleaseRecord, current: str | None, started: float
+    ) -> DeploymentOutcome:
+        """Run the rollback command for `record` (`rollback` picked it), then the health command."""
+        previous = store.record(current) if current else None
+        return self._apply(store, record, "rollback", self.rollback_command, previous, started)
 
     def _apply(
         self,
@@ -196,12 +180,3 @@ class CommandDeployer:
             return CommandResult(
                 args=("/bin/sh", "-c", command), exit_code=127, stdout="", stderr=str(exc), duration_s=0.0
             )
-
-    def releases(self, environment: str, component: str) -> list[ReleaseInfo]:
-        return self._store(environment, component).infos()
-
-    def history(self, environment: str, component: str) -> list[HistoryEntry]:
-        return self._store(environment, component).history()
-
-    def healthy_release(self, environment: str, component: str) -> ReleaseInfo | None:
-        return self._store(environment, component).healthy_release()

@@ -9,26 +9,18 @@ anywhere before the switch leaves the old release live, and its leftovers are cl
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from spec2prod_assets.deploy.model import (
     DeployAction,
-    DeployError,
     DeploymentOutcome,
     HealthCheckFailed,
     HealthResult,
-    HistoryEntry,
-    ReleaseInfo,
-    check_bundle,
     check_with_retries,
 )
-from spec2prod_assets.deploy.state_store import (
-    ReleaseRecord,
-    ReleaseStore,
-    new_release_id,
-)
+from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore
+from spec2prod_assets.deploy.store_backed import NewRelease, StoreBackedDeployer
 from spec2prod_assets.release.bundle import ReleaseManifest, read_manifest, unpack_bundle
 from spec2prod_assets.runtime.processes import clean_env, python_tool, run_command
 from spec2prod_assets.storage.working_copies import import_root
@@ -75,7 +67,7 @@ class PytestHealthCheck:
         )
 
 
-class LocalReleaseDeployer:
+class LocalReleaseDeployer(StoreBackedDeployer):
     """Release folders under `deploy_root`; implements `Deployer`."""
 
     def __init__(
@@ -88,53 +80,37 @@ class LocalReleaseDeployer:
     ) -> None:
         if keep_releases < 1:
             raise ValueError(f"keep_releases must be at least 1, got {keep_releases}")
-        self.deploy_root = deploy_root
+        super().__init__(deploy_root)
         self.keep_releases = keep_releases
         self.health_check: HealthCheck = health_check or PytestHealthCheck()
         self._on_step = on_step
+
+    @property
+    def deploy_root(self) -> Path:
+        return self._root
 
     def _step(self, name: str) -> None:
         if self._on_step is not None:
             self._on_step(name)
 
-    def _store(self, environment: str, component: str) -> ReleaseStore:
-        return ReleaseStore(self.deploy_root, environment, component)
-
-    def deploy(
-        self, bundle_path: Path, environment: str, component: str, *, action: DeployAction = "deploy"
-    ) -> DeploymentOutcome:
+    def _put_out(self, release: NewRelease) -> DeploymentOutcome:
         """Unpack, switch, check; raises `HealthCheckFailed` (after switching back) if unhealthy."""
-        started = time.perf_counter()
-        sha = check_bundle(bundle_path, component)
-        store = self._store(environment, component)
-        release_id = new_release_id(sha)
-        with store.locked(release_id, action):
-            store.remove_incomplete()
-            previous = store.current_id()
-            self._step("before_unpack")
-            unpack_bundle(bundle_path, store.release_dir(release_id), expected_sha256=sha)
-            self._step("after_unpack")
-            record = store.mark_complete(release_id, sha, bundle_path)
-            self._step("before_switch")
-            outcome = self._activate(store, record, action, previous, started)
-            store.prune(self.keep_releases)
-        if not outcome.healthy:
-            raise HealthCheckFailed(outcome)
-        return outcome
+        store = release.store
+        self._step("before_unpack")
+        unpack_bundle(
+            release.bundle_path, store.release_dir(release.release_id), expected_sha256=release.bundle_sha256
+        )
+        self._step("after_unpack")
+        record = release.mark_complete()
+        self._step("before_switch")
+        outcome = self._activate(store, record, release.action, release.live_id, release.started)
+        store.prune(self.keep_releases)
+        return _healthy_or_raise(outcome)
 
-    def rollback(self, environment: str, component: str, to_release: str | None = None) -> DeploymentOutcome:
-        """Make an earlier release live: `to_release`, or the previous healthy one (bad ones skipped)."""
-        started = time.perf_counter()
-        store = self._store(environment, component)
-        if not store.exists():
-            raise DeployError(f"nothing is deployed to {store.label} under {self.deploy_root}")
-        with store.locked(to_release or "the previous healthy release", "rollback"):
-            current = store.current_id()
-            record = store.choose_rollback(current, to_release)
-            outcome = self._activate(store, record, "rollback", current, started)
-        if not outcome.healthy:
-            raise HealthCheckFailed(outcome)
-        return outcome
+    def _bring_back(
+        self, store: ReleaseStore, record: ReleaseRecord, current: str | None, started: float
+    ) -> DeploymentOutcome:
+        return _healthy_or_raise(self._activate(store, record, "rollback", current, started))
 
     def _activate(
         self,
@@ -166,11 +142,8 @@ class LocalReleaseDeployer:
             record, action, health, started=started, rolled_back=previous is not None, message=message
         )
 
-    def releases(self, environment: str, component: str) -> list[ReleaseInfo]:
-        return self._store(environment, component).infos()
 
-    def history(self, environment: str, component: str) -> list[HistoryEntry]:
-        return self._store(environment, component).history()
-
-    def healthy_release(self, environment: str, component: str) -> ReleaseInfo | None:
-        return self._store(environment, component).healthy_release()
+def _healthy_or_raise(outcome: DeploymentOutcome) -> DeploymentOutcome:
+    if not outcome.healthy:
+        raise HealthCheckFailed(outcome)
+    return outcome

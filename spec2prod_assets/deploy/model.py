@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from spec2prod_assets.release.bundle import bundle_sha256, file_sha256, verify_bundle
 from spec2prod_assets.runtime.processes import CommandResult
 
+STAGING = "staging"
+PRODUCTION = "production"
+"""The environments the pipeline deploys to, in promotion order; deployers accept any valid name."""
+
 DeployAction = Literal["deploy", "promote", "rollback"]
 Outcome = Literal["healthy", "rolled_back", "failed"]
 """`rolled_back`: unhealthy, and the previous release is live again; `failed`: unhealthy, nothing restored."""
@@ -148,21 +152,18 @@ def check_with_retries(
     started = time.perf_counter()
     for number in range(1, attempts + 1):
         result = attempt()
-        if result.ok:
-            return HealthResult(
-                ok=True,
-                attempts=number,
-                summary=f"passed on attempt {number} of {attempts}",
-                output=result.tail(),
-                duration_s=time.perf_counter() - started,
-            )
-        if number < attempts:
-            time.sleep(interval_s * 2 ** (number - 1))
-    reason = "timed out" if result.timed_out else f"exit code {result.exit_code}"
+        if result.ok or number == attempts:
+            break
+        time.sleep(interval_s * 2 ** (number - 1))
+    if result.ok:
+        summary = f"passed on attempt {number} of {attempts}"
+    else:
+        reason = "timed out" if result.timed_out else f"exit code {result.exit_code}"
+        summary = f"failed all {attempts} attempts (last: {reason})"
     return HealthResult(
-        ok=False,
-        attempts=attempts,
-        summary=f"failed all {attempts} attempts (last: {reason})",
+        ok=result.ok,
+        attempts=number,
+        summary=summary,
         output=result.tail(),
         duration_s=time.perf_counter() - started,
     )
@@ -173,8 +174,8 @@ def promote(
     bundle_path: Path,
     component: str,
     *,
-    from_environment: str = "staging",
-    to_environment: str = "production",
+    from_environment: str = STAGING,
+    to_environment: str = PRODUCTION,
     source: Deployer | None = None,
 ) -> DeploymentOutcome:
     """Deploy `bundle_path` to `to_environment` only if it is byte for byte the healthy release of

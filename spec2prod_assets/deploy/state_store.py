@@ -97,6 +97,7 @@ class ReleaseStore:
         for kind, name in (("environment", environment), ("component", component)):
             if not _NAME_RE.match(name):
                 raise DeployError(f"{kind} {name!r} must be letters, digits, '_', '-' or '.'")
+        self.root = root
         self.environment = environment
         self.component = component
         self.dir = root / environment / component
@@ -112,6 +113,12 @@ class ReleaseStore:
 
     def exists(self) -> bool:
         return self.dir.is_dir()
+
+    def require_existing(self) -> ReleaseStore:
+        """This store, or a `DeployError` when nothing was ever deployed to it (a mistyped name, usually)."""
+        if not self.exists():
+            raise DeployError(f"nothing is deployed to {self.label} under {self.root}")
+        return self
 
     @contextlib.contextmanager
     def locked(self, release: str, action: str) -> Iterator[None]:

@@ -3,13 +3,12 @@
 The filter chain of Meta's TestGen-LLM, applied to each test, not each file:
   collected by pytest -> passes -> passes every one of N runs in random order -> adds coverage.
 Generated tests are untrusted code: they only ever run in a copy of the component, in a subprocess
-with a timeout and an environment without secrets (see `test_runner` and `commands`). Every test that
-falls out is kept in the result with the stage and the reason.
+with a timeout and an environment without secrets (see `testing.pytest_run` and `runtime.processes`).
+Every test that falls out is kept in the result with the filter it failed and the reason.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -19,14 +18,17 @@ from coverage import CoverageData
 from pydantic import BaseModel, ConfigDict
 
 from spec2prod_assets.generation.protocol import GeneratedFile, RejectedPath
+from spec2prod_assets.generation.pruning import count_test_defs, keep_tests
 from spec2prod_assets.storage.atomic_files import write_text_atomically
-from spec2prod_assets.storage.working_copies import copy_tree
-from spec2prod_assets.testing.pytest_run import CoverageReport, TestOutcome, TestRun, TestRunError, run_tests
+from spec2prod_assets.storage.work_folder import numbered_pytest_run
+from spec2prod_assets.storage.working_copies import copy_tree, existing_test_paths, relative_to_tree
+from spec2prod_assets.testing.coverage_report import CoverageReport, coverage_pct
+from spec2prod_assets.testing.pytest_run import TestOutcome, TestRun, TestRunError, run_tests
 
-FunnelStage = Literal["path", "collect", "pass", "reliable", "coverage"]
+# The funnel's filters in order; `path` is the check on where a generator wanted to write.
+FunnelFilter = Literal["path", "collect", "pass", "reliable", "coverage"]
 RELIABILITY_RUNS = 5
 _EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
-_TEST_DEF_RE = re.compile(r"^\s*(?:async\s+)?def\s+test", re.MULTILINE)
 
 
 class Rejection(BaseModel):
@@ -34,12 +36,12 @@ class Rejection(BaseModel):
 
     file: str
     test: str | None
-    stage: FunnelStage
+    stage: FunnelFilter  # the stored field and the `rejected_tests` column keep their name
     reason: str
 
 
 class FunnelResult(BaseModel):
-    """Counts at each stage of the funnel, the accepted test files, and every rejection."""
+    """Counts after each filter of the funnel, the accepted test files, and every rejection."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -66,6 +68,9 @@ class _Candidate:
         self.source = source
         self.alive: set[str] = set()
 
+    def test_id(self, name: str) -> str:
+        return f"{self.path}::{name}"
+
 
 def run_funnel(
     original_tree: Path,
@@ -84,7 +89,7 @@ def run_funnel(
     """Filter `generated` against `original_tree` (the untouched component with its tests)."""
     rejections = [Rejection(file=r.path, test=None, stage="path", reason=r.reason) for r in refused_paths]
     candidates = _rename(generated, slug, tests_path)
-    tests_generated = sum(_count_test_defs(c.source) for c in candidates)
+    tests_generated = sum(count_test_defs(c.source) for c in candidates)
     before = baseline.coverage or CoverageReport(modules=())
     tree = copy_tree(original_tree, work_dir / "tree")
     for candidate in candidates:
@@ -103,10 +108,10 @@ def run_funnel(
     for candidate in candidates:
         if candidate.alive:
             write_text_atomically(
-                accepted_dir / candidate.path, _keep_tests(candidate.source, candidate.alive)
+                accepted_dir / candidate.path, keep_tests(candidate.source, candidate.alive)
             )
             accepted_files.append(candidate.path)
-    accepted_tests = sorted(f"{c.path}::{name}" for c in candidates for name in c.alive)
+    accepted_tests = sorted(c.test_id(name) for c in candidates for name in c.alive)
     return FunnelResult(
         tests_generated=tests_generated,
         tests_collected=tests_collected,
@@ -137,7 +142,7 @@ class _Runner:
 
     def run(self, label: str, test_paths: Sequence[str], extra_args: Sequence[str] = ()) -> TestRun:
         self.count += 1
-        self.last_output_dir = self.work_dir / "runs" / f"{self.count:02d}-{label}"
+        self.last_output_dir = numbered_pytest_run(self.work_dir, self.count, label)
         return run_tests(
             self.tree,
             source_path=self.source_path,
@@ -150,7 +155,7 @@ class _Runner:
 
 
 def _collect_and_pass(runner: _Runner, candidates: list[_Candidate], rejections: list[Rejection]) -> int:
-    """Stages (a) and (b); returns how many tests pytest collected from the generated files."""
+    """Filters (a) and (b); returns how many tests pytest collected from the generated files."""
     if not candidates:
         return 0
     try:
@@ -205,7 +210,7 @@ def _collect_and_pass(runner: _Runner, candidates: list[_Candidate], rejections:
 def _check_reliability(
     runner: _Runner, tree: Path, candidates: list[_Candidate], rejections: list[Rejection], runs: int
 ) -> None:
-    """Stage (c): every surviving test passes `runs` times, each time in a different random order."""
+    """Filter (c): every surviving test passes `runs` times, each time in a different random order."""
     _rewrite_survivors(tree, candidates)
     for attempt in range(1, runs + 1):
         alive = [c for c in candidates if c.alive]
@@ -215,18 +220,9 @@ def _check_reliability(
         try:
             run = runner.run(f"reliability-{attempt}", [c.path for c in alive], args)
         except TestRunError as exc:
-            for candidate in alive:
-                for name in sorted(candidate.alive):
-                    reason = f"run {attempt} of {runs} crashed: {_first_line(exc)}"
-                    rejections.append(
-                        Rejection(
-                            file=candidate.path,
-                            test=f"{candidate.path}::{name}",
-                            stage="reliable",
-                            reason=reason,
-                        )
-                    )
-                candidate.alive = set()
+            _reject_survivors(
+                alive, rejections, "reliable", f"run {attempt} of {runs} crashed: {_first_line(exc)}"
+            )
             return
         by_file = _outcomes_by_file(run)
         for candidate in alive:
@@ -249,7 +245,7 @@ def _keep_coverage_gains(
     before: CoverageReport,
     rejections: list[Rejection],
 ) -> tuple[float, float]:
-    """Stage (d): a test stays only if it covers a line or branch that nothing before it covered.
+    """Filter (d): a test stays only if it covers a line or branch that nothing before it covered.
 
     Per-test coverage comes from coverage.py's dynamic contexts in one run of the baseline and the
     surviving tests together. Returns line and branch coverage of the baseline plus accepted tests.
@@ -257,20 +253,11 @@ def _keep_coverage_gains(
     alive = [c for c in candidates if c.alive]
     if not alive:
         return before.line_pct, before.branch_pct
-    baseline_tests = [tests_path] if (tree / tests_path).exists() else []
-    paths = list(dict.fromkeys([*baseline_tests, *(c.path for c in alive)]))
+    paths = list(dict.fromkeys([*existing_test_paths(tree, tests_path), *(c.path for c in alive)]))
     try:
         run = runner.run("coverage", paths, ["--cov-context=test"])
     except TestRunError as exc:
-        for candidate in alive:
-            for name in sorted(candidate.alive):
-                reason = f"coverage run failed: {_first_line(exc)}"
-                rejections.append(
-                    Rejection(
-                        file=candidate.path, test=f"{candidate.path}::{name}", stage="coverage", reason=reason
-                    )
-                )
-            candidate.alive = set()
+        _reject_survivors(alive, rejections, "coverage", f"coverage run failed: {_first_line(exc)}")
         return before.line_pct, before.branch_pct
     report = run.coverage or CoverageReport(modules=())
     data = CoverageData(basename=str(runner.last_output_dir / ".coverage"))
@@ -281,7 +268,7 @@ def _keep_coverage_gains(
     covered = set(before.covered_points())
     for candidate in alive:
         for name in sorted(candidate.alive):
-            points = _points_of_test(data, tree, f"{candidate.path}::{name}", branch_arcs)
+            points = _points_of_test(data, tree, candidate.test_id(name), branch_arcs)
             gained = points - covered
             if gained:
                 covered |= points
@@ -290,7 +277,7 @@ def _keep_coverage_gains(
                 rejections.append(
                     Rejection(
                         file=candidate.path,
-                        test=f"{candidate.path}::{name}",
+                        test=candidate.test_id(name),
                         stage="coverage",
                         reason="adds no line or branch coverage over the baseline and earlier accepted tests",
                     )
@@ -301,7 +288,7 @@ def _keep_coverage_gains(
     )
     branches = sum(1 for path, point in covered if point.startswith("B"))
     total_lines = sum(len(s) for s in statements.values())
-    return _pct(lines, total_lines), _pct(branches, len(branch_arcs))
+    return coverage_pct(lines, total_lines), coverage_pct(branches, len(branch_arcs))
 
 
 def _points_of_test(
@@ -311,7 +298,7 @@ def _points_of_test(
     data.set_query_contexts([re.escape(test_id) + r"(\[.*\])?\|"])
     points: set[tuple[str, str]] = set()
     for filename in data.measured_files():
-        relative = _relative(filename, tree)
+        relative = relative_to_tree(filename, tree)
         points.update((relative, f"L{line}") for line in data.lines(filename) or ())
         for a, b in data.arcs(filename) or ():
             if (relative, (a, b)) in branch_arcs:
@@ -335,55 +322,9 @@ def _rewrite_survivors(tree: Path, candidates: Iterable[_Candidate]) -> None:
     for candidate in candidates:
         target = tree / candidate.path
         if candidate.alive:
-            write_text_atomically(target, _keep_tests(candidate.source, candidate.alive))
+            write_text_atomically(target, keep_tests(candidate.source, candidate.alive))
         elif target.exists():
             target.unlink()
-
-
-def _keep_tests(source: str, keep: set[str]) -> str:
-    """`source` without the test functions not in `keep` (names like `test_a` or `TestX::test_b`).
-
-    Lines are cut rather than the AST re-printed, so comments and formatting of kept tests survive.
-    """
-    module = ast.parse(source)
-    lines = source.splitlines(keepends=True)
-    drop: list[tuple[int, int]] = []
-    for node in module.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
-            if node.name not in keep:
-                drop.append(_span(node))
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            methods = [
-                m
-                for m in node.body
-                if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef) and m.name.startswith("test")
-            ]
-            kept = [m for m in methods if f"{node.name}::{m.name}" in keep]
-            if methods and not kept:
-                drop.append(_span(node))
-            else:
-                drop.extend(_span(m) for m in methods if m not in kept)
-    for start, end in sorted(drop, reverse=True):
-        del lines[start - 1 : end]
-    return "".join(lines)
-
-
-def _span(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[int, int]:
-    start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    return start, node.end_lineno or node.lineno
-
-
-def _count_test_defs(source: str) -> int:
-    """Tests in a generated file; a file that does not parse still counts what it tried to define."""
-    try:
-        module = ast.parse(source)
-    except SyntaxError:
-        return max(1, len(_TEST_DEF_RE.findall(source)))
-    return sum(
-        1
-        for node in ast.walk(module)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
-    )
 
 
 def _outcomes_by_file(run: TestRun) -> dict[str, list[TestOutcome]]:
@@ -398,16 +339,20 @@ def _test_name(test_id: str) -> str:
     return re.sub(r"\[.*\]$", "", test_id.split("::", 1)[1]) if "::" in test_id else test_id
 
 
+def _reject_survivors(
+    candidates: Iterable[_Candidate], rejections: list[Rejection], failed: FunnelFilter, reason: str
+) -> None:
+    """A run that crashed proves none of the tests in it: every survivor falls out, with the same reason."""
+    for candidate in candidates:
+        for name in sorted(candidate.alive):
+            rejections.append(
+                Rejection(file=candidate.path, test=candidate.test_id(name), stage=failed, reason=reason)
+            )
+        candidate.alive = set()
+
+
 def _alive_count(candidates: Iterable[_Candidate]) -> int:
     return sum(len(c.alive) for c in candidates)
-
-
-def _relative(filename: str, tree: Path) -> str:
-    path = Path(filename)
-    try:
-        return path.resolve().relative_to(tree.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _first_line(value: object) -> str:
@@ -423,7 +368,3 @@ def _first_line(value: object) -> str:
     exceptions = [line for line in block if _EXCEPTION_LINE_RE.match(line)]
     chosen = exceptions[-1] if exceptions else (block[0] if block else (lines[0] if lines else ""))
     return chosen[:300]
-
-
-def _pct(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 2) if whole else 100.0

@@ -13,6 +13,8 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from spec2prod_assets.storage.safe_paths import PathFault, is_inside_folder, relative_path_fault
+
 
 class GenerationTask(BaseModel):
     """One request for tests: a module of one component and what its spec asks of it."""
@@ -125,15 +127,13 @@ def rejection_reason(path: str, tests_path: str) -> str | None:
     Generated paths are untrusted: absolute paths, `..`, and anything outside the tests folder are
     refused before a byte is written.
     """
-    normalized = path.replace("\\", "/")
-    if normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":"):
+    fault = relative_path_fault(path)
+    if fault is PathFault.ABSOLUTE:
         return "absolute path"
-    parts = PurePosixPath(normalized).parts
-    if ".." in parts:
+    if fault is PathFault.PARENT:
         return "path escapes with '..'"
-    tests_parts = PurePosixPath(tests_path).parts
-    if tuple(parts[: len(tests_parts)]) != tests_parts or len(parts) == len(tests_parts):
+    if not is_inside_folder(path, tests_path):
         return f"outside the tests folder {tests_path!r}"
-    if not parts[-1].endswith(".py"):
+    if not PurePosixPath(path.replace("\\", "/")).name.endswith(".py"):
         return "not a Python file"
     return None

@@ -2,7 +2,7 @@
 
 Submitting returns at once, so all tasks run at the same time on the backend; polling asks about
 all of them in one call per interval. A generator that fails, hangs past the deadline or is down
-never fails the run: the outcome says why no tests came back and the pipeline goes on.
+never fails the run: the result says why no tests came back and the pipeline goes on.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from spec2prod_assets.generation.protocol import (
 _T = TypeVar("_T")
 
 
-class GenerationOutcome(BaseModel):
+class GenerationResult(BaseModel):
     """What came back from the generator, and how long each phase took."""
 
     model_config = ConfigDict(frozen=True)
@@ -59,7 +59,7 @@ class GeneratedTests(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    outcome: GenerationOutcome
+    outcome: GenerationResult  # the stored field keeps its name; pipeline/metadata.py reads it
     funnel: FunnelResult
 
 
@@ -70,7 +70,7 @@ async def generate(
     poll_interval_s: float,
     deadline_s: float,
     log: logging.Logger | logging.LoggerAdapter[logging.Logger],
-) -> GenerationOutcome:
+) -> GenerationResult:
     """Submit all `tasks`, poll until each is done or `deadline_s` passes, collect the successes.
 
     The deadline bounds every call to the backend too, so a backend that hangs mid-request cannot
@@ -119,7 +119,7 @@ async def generate(
         files.append(_enforce_tests_folder(collected, _task_for(tasks, handle)))
     ordered = tuple(statuses[t.task_id] for t in tasks)
     failures = [s for s in ordered if s.state is not TaskState.SUCCEEDED]
-    return GenerationOutcome(
+    return GenerationResult(
         generator=name,
         tasks_submitted=len(handles),
         tasks_succeeded=len(ordered) - len(failures),
@@ -219,8 +219,8 @@ def _degraded(
     *,
     handles: tuple[TaskHandle, ...] = (),
     statuses: tuple[TaskStatus, ...] = (),
-) -> GenerationOutcome:
-    return GenerationOutcome(
+) -> GenerationResult:
+    return GenerationResult(
         generator=name,
         tasks_submitted=len(handles),
         tasks_succeeded=0,

@@ -29,7 +29,7 @@ def build_tasks(spec: ComponentSpec, baseline: TestRun, workspace_dir: Path) -> 
                 component=spec.slug,
                 module=module.path,
                 import_name=name,
-                instructions=task_text(spec, module.path, name, module.missing_lines),
+                instructions=_task_text(spec, module.path, name, module.missing_lines),
                 workspace_dir=str(workspace_dir),
                 source_path=spec.source_path,
                 tests_path=spec.tests_path,
@@ -48,7 +48,9 @@ def import_name(module_path: str, root: str) -> str:
     return ".".join(parts)
 
 
-def task_text(spec: ComponentSpec, module_path: str, module_name: str, missing_lines: tuple[int, ...]) -> str:
+def _task_text(
+    spec: ComponentSpec, module_path: str, module_name: str, missing_lines: tuple[int, ...]
+) -> str:
     requirements = "\n".join(f"- {r.id} ({r.priority.value}): {r.text}" for r in spec.requirements)
     criteria = "\n".join(f"- {c.id}: {c.text}" for c in spec.acceptance_criteria) or "- (none given)"
     return (

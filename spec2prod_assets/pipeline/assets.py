@@ -16,40 +16,53 @@ from pathlib import Path
 import dagster as dg
 
 from resources.deployers import DeployerResource
+from resources.generators import TestGeneratorResource
 from resources.project import ProjectResource
-from spec2prod_assets.deploy.model import DeploymentOutcome, promote
+from spec2prod_assets.deploy.model import PRODUCTION, STAGING, DeploymentOutcome, promote
 from spec2prod_assets.generation.funnel import RELIABILITY_RUNS, run_funnel
-from spec2prod_assets.generation.protocol import TestGenerator
 from spec2prod_assets.generation.runner import GeneratedTests, generate
 from spec2prod_assets.generation.tasks import build_tasks
-from spec2prod_assets.pipeline.checks import release_checks
-from spec2prod_assets.pipeline.deployment_gates import PRODUCTION, STAGING, deploy_or_fail, live_release_check
-from spec2prod_assets.pipeline.jobs import REPORT
+from spec2prod_assets.pipeline.checks import (
+    RELEASE_CHECKS,
+    SPEC_CHECKS,
+    deploy_or_fail,
+    healthy_checks,
+    live_release_check,
+    release_checks,
+    source_path_check,
+)
 from spec2prod_assets.pipeline.metadata import (
     deployment_metadata,
     generated_tests_metadata,
     refactor_metadata,
     release_metadata,
+    report_metadata,
     seconds_since,
     spec_metadata,
-    table,
     test_run_metadata,
 )
 from spec2prod_assets.pipeline.partitions import specs_partitions
+from spec2prod_assets.pipeline.run_records import execution_mode_of, stage_timings, upstream_steps
+from spec2prod_assets.pipeline.stages import (
+    BASELINE_TESTS,
+    GENERATED_TESTS,
+    PRODUCTION_DEPLOYMENT,
+    REFACTORED_CODE,
+    RELEASE_CANDIDATE,
+    STAGING_DEPLOYMENT,
+    WORKFLOW_REPORT,
+)
 from spec2prod_assets.refactor.refactoring import RefactorResult, refactor_component
 from spec2prod_assets.release.candidate import ReleaseCandidate, assemble_release
-from spec2prod_assets.report.timings import (
-    execution_mode_of,
-    stage_timings,
-    summarize,
-    upstream_steps,
-    write_json_report,
-)
+from spec2prod_assets.report.timings import summarize, write_json_report
 from spec2prod_assets.spec.catalog import locate_spec
 from spec2prod_assets.spec.model import ComponentSpec
-from spec2prod_assets.spec.source_paths import source_path_problem
-from spec2prod_assets.storage.working_copies import import_root, stage_component
+from spec2prod_assets.storage.working_copies import copy_component, existing_test_paths, import_root
 from spec2prod_assets.testing.pytest_run import TestRun, run_tests
+
+# Named for the first generator, the pool bounds every test generator (CrossHair too): generators are the
+# steps that load the machine or a paid service, so their concurrency across runs is capped in one place.
+GENERATOR_POOL = "openhands"
 
 
 @dg.asset(
@@ -57,28 +70,16 @@ from spec2prod_assets.testing.pytest_run import TestRun, run_tests
     group_name="specification",
     kinds={"markdown", "python"},
     description="The component's Markdown spec, parsed and validated into a ComponentSpec.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "source_path_inside_project",
-            asset="spec",
-            blocking=True,
-            description="The spec's source path exists inside the project root.",
-        )
-    ],
+    check_specs=SPEC_CHECKS,
 )
 def spec(
     context: dg.AssetExecutionContext, project: ProjectResource
 ) -> Iterator[dg.Output[ComponentSpec] | dg.AssetCheckResult]:
     started = time.perf_counter()
     parsed = locate_spec(project.root_path, context.partition_key)
-    problem = source_path_problem(project.root_path, parsed.source_path)
     context.log.info("Parsed %s: %d requirements", parsed.spec_path, len(parsed.requirements))
     yield dg.Output(parsed, metadata={**spec_metadata(parsed), "duration_s": seconds_since(started)})
-    yield dg.AssetCheckResult(
-        check_name="source_path_inside_project",
-        passed=problem is None,
-        description=problem or f"{parsed.source_path} exists inside the project root.",
-    )
+    yield source_path_check(project.root_path, parsed)
 
 
 @dg.asset(
@@ -91,12 +92,12 @@ def baseline_tests(
     context: dg.AssetExecutionContext, project: ProjectResource, spec: ComponentSpec
 ) -> dg.Output[TestRun]:
     started = time.perf_counter()
-    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "baseline_tests")
-    tree = stage_component(project.root_path, spec, stage_dir / "tree")
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, BASELINE_TESTS)
+    tree = copy_component(project.root_path, spec, stage_dir / "tree")
     run = run_tests(
         tree,
         source_path=spec.source_path,
-        test_paths=existing_test_paths(tree, spec),
+        test_paths=existing_test_paths(tree, spec.tests_path),
         pythonpath=import_root(spec.source_path),
         output_dir=stage_dir / "results",
         timeout_s=project.test_timeout_s,
@@ -118,8 +119,8 @@ def refactored_code(
     context: dg.AssetExecutionContext, project: ProjectResource, spec: ComponentSpec, baseline_tests: TestRun
 ) -> dg.Output[RefactorResult]:
     started = time.perf_counter()
-    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "refactored_code")
-    original = stage_component(project.root_path, spec, stage_dir / "original")
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, REFACTORED_CODE)
+    original = copy_component(project.root_path, spec, stage_dir / "original")
     result = refactor_component(
         original,
         source_path=spec.source_path,
@@ -145,26 +146,27 @@ class GeneratedTestsConfig(dg.Config):
     partitions_def=specs_partitions,
     group_name="quality",
     kinds={"openhands", "pytest"},
-    pool="openhands",
+    pool=GENERATOR_POOL,
     description=(
         "New unit tests from the test generator (OpenHands or CrossHair), kept only if they are collected, "
-        "pass, are not flaky over 5 random-order runs, and add coverage."
+        "pass, are not flaky over 5 random-order runs, and add coverage. "
+        f"Runs in the `{GENERATOR_POOL}` pool, which limits every generator (CrossHair too)."
     ),
 )
 async def generated_tests(
     context: dg.AssetExecutionContext,
     config: GeneratedTestsConfig,
     project: ProjectResource,
-    test_generator: dg.ResourceParam[TestGenerator],
+    test_generator: dg.ResourceParam[TestGeneratorResource],
     spec: ComponentSpec,
     baseline_tests: TestRun,
 ) -> dg.Output[GeneratedTests]:
     started = time.perf_counter()
-    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "generated_tests")
-    workspace = stage_component(project.root_path, spec, stage_dir / "workspace")
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, GENERATED_TESTS)
+    workspace = copy_component(project.root_path, spec, stage_dir / "workspace")
     tasks = build_tasks(spec, baseline_tests, workspace)
     outcome = await generate(
-        test_generator,
+        test_generator.get_generator(),
         tasks,
         poll_interval_s=config.poll_interval_s,
         deadline_s=config.deadline_s,
@@ -195,26 +197,7 @@ async def generated_tests(
     group_name="release",
     kinds={"python"},
     description="Refactored code plus accepted generated tests, tested together and frozen into one bundle.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "all_tests_pass",
-            asset="release_candidate",
-            blocking=True,
-            description="Every test, existing and accepted generated, passes on the refactored code.",
-        ),
-        dg.AssetCheckSpec(
-            "coverage_meets_threshold",
-            asset="release_candidate",
-            blocking=True,
-            description="Line coverage is at least the spec's threshold.",
-        ),
-        dg.AssetCheckSpec(
-            "lint_clean",
-            asset="release_candidate",
-            blocking=True,
-            description="No ruff violations, when the spec asks for lint-clean code.",
-        ),
-    ],
+    check_specs=RELEASE_CHECKS,
 )
 def release_candidate(
     context: dg.AssetExecutionContext,
@@ -224,7 +207,7 @@ def release_candidate(
     generated_tests: GeneratedTests,
 ) -> Iterator[dg.Output[ReleaseCandidate] | dg.AssetCheckResult]:
     started = time.perf_counter()
-    stage_dir = project.stage_dir(spec.slug, context.run.run_id, "release_candidate")
+    stage_dir = project.stage_dir(spec.slug, context.run.run_id, RELEASE_CANDIDATE)
     candidate = assemble_release(
         Path(refactored_code.tree_path),
         spec=spec,
@@ -232,7 +215,7 @@ def release_candidate(
         accepted_dir=Path(generated_tests.funnel.accepted_dir),
         accepted_files=generated_tests.funnel.accepted_files,
         work_dir=stage_dir,
-        bundles_dir=project.work_path / spec.slug / "bundles",
+        bundles_dir=project.work_folder.bundles(spec.slug),
         project_root=project.root_path,
         run_id=context.run.run_id,
         timeout_s=project.test_timeout_s,
@@ -252,14 +235,7 @@ def release_candidate(
     group_name="deployment",
     kinds={"python"},
     description="The release candidate's bundle deployed to staging, health-checked, rolled back on failure.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "healthy",
-            asset="staging_deployment",
-            blocking=True,
-            description="Staging's deploy history names this bundle as its live, healthy release.",
-        )
-    ],
+    check_specs=healthy_checks(STAGING_DEPLOYMENT, STAGING),
 )
 def staging_deployment(
     context: dg.AssetExecutionContext,
@@ -281,14 +257,7 @@ def staging_deployment(
     group_name="deployment",
     kinds={"python"},
     description="The exact release that passed staging (same sha256), promoted and health-checked.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            "healthy",
-            asset="production_deployment",
-            blocking=True,
-            description="Production's deploy history names this bundle as its live, healthy release.",
-        )
-    ],
+    check_specs=healthy_checks(PRODUCTION_DEPLOYMENT, PRODUCTION),
 )
 def production_deployment(
     context: dg.AssetExecutionContext,
@@ -311,28 +280,31 @@ def production_deployment(
     yield live_release_check(target, PRODUCTION, spec.slug, outcome)
 
 
+STAGE_ASSETS = [
+    spec,
+    baseline_tests,
+    generated_tests,
+    refactored_code,
+    release_candidate,
+    staging_deployment,
+    production_deployment,
+]
+
+
 @dg.asset(
     partitions_def=specs_partitions,
     group_name="report",
     kinds={"json"},
-    deps=[
-        spec,
-        baseline_tests,
-        generated_tests,
-        refactored_code,
-        release_candidate,
-        staging_deployment,
-        production_deployment,
-    ],
+    deps=STAGE_ASSETS,
     description="Stage timings of this run from the Dagster instance: critical path and parallel savings.",
 )
 def workflow_report(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.MaterializeResult:
     started = time.perf_counter()
-    stages = stage_timings(context.instance, context.run.run_id, exclude=[REPORT])
+    stages = stage_timings(context.instance, context.run.run_id, exclude=[WORKFLOW_REPORT])
     summary = summarize(
         context.run.run_id,
         stages,
-        upstream=upstream_steps(context.job_def.asset_layer.asset_graph),
+        upstream=upstream_steps(asset_spec for stage in STAGE_ASSETS for asset_spec in stage.specs),
         execution_mode=execution_mode_of(context.run.run_config),
     )
     report_path = write_json_report(
@@ -342,19 +314,8 @@ def workflow_report(context: dg.AssetExecutionContext, project: ProjectResource)
     )
     return dg.MaterializeResult(
         metadata={
-            "execution_mode": summary.execution_mode,
-            "wall_s": summary.wall_s,
-            "sum_stage_s": summary.sum_stage_s,
-            "critical_path_s": summary.critical_path_s,
-            "parallel_savings_s": summary.parallel_savings_s,
-            "critical_path": " -> ".join(summary.critical_path),
-            "stages": table(summary.table()),
+            **report_metadata(summary),
             "report": dg.MetadataValue.path(str(report_path)),
             "duration_s": seconds_since(started),
         }
     )
-
-
-def existing_test_paths(tree: Path, spec: ComponentSpec) -> list[str]:
-    """The tests folder if the component has one; pytest then reports "no tests" rather than erroring."""
-    return [spec.tests_path] if (tree / spec.tests_path).exists() else []

@@ -10,30 +10,52 @@ from typing import Any
 
 import dagster as dg
 
+from spec2prod_assets.pipeline.stages import (
+    BASELINE_TESTS,
+    GENERATED_TESTS,
+    PRODUCTION_DEPLOYMENT,
+    REFACTORED_CODE,
+    RELEASE_CANDIDATE,
+    SPEC,
+    STAGING_DEPLOYMENT,
+    WORKFLOW_REPORT,
+)
+from spec2prod_assets.spec.model import Stage
+
 MAX_CONCURRENT_STEPS = 2
 ASYNC_EXECUTION: dict[str, Any] = {
     "config": {"multiprocess": {"max_concurrent": MAX_CONCURRENT_STEPS, "start_method": {"forkserver": {}}}}
 }
 SYNC_EXECUTION: dict[str, Any] = {"config": {"in_process": {}}}
 
-DEV_STAGES = ["spec", "baseline_tests", "generated_tests", "refactored_code", "release_candidate"]
-STAGING_STAGES = [*DEV_STAGES, "staging_deployment"]
-PRODUCTION_STAGES = [*STAGING_STAGES, "production_deployment"]
-REPORT = "workflow_report"
+SPEC_TO_DEV = "spec_to_dev"
+SPEC_TO_STAGING = "spec_to_staging"
+SPEC_TO_PRODUCTION = "spec_to_production"
+
+# In pipeline order, which is also the order `run_workflow` reports the stages in.
+DEV_STAGES = (SPEC, BASELINE_TESTS, GENERATED_TESTS, REFACTORED_CODE, RELEASE_CANDIDATE)
+STAGING_STAGES = (*DEV_STAGES, STAGING_DEPLOYMENT)
+PRODUCTION_STAGES = (*STAGING_STAGES, PRODUCTION_DEPLOYMENT)
+JOB_STAGES: dict[str, tuple[str, ...]] = {
+    SPEC_TO_DEV: (*DEV_STAGES, WORKFLOW_REPORT),
+    SPEC_TO_STAGING: (*STAGING_STAGES, WORKFLOW_REPORT),
+    SPEC_TO_PRODUCTION: (*PRODUCTION_STAGES, WORKFLOW_REPORT),
+}
+JOB_FOR_STAGE = {Stage.DEV: SPEC_TO_DEV, Stage.STAGING: SPEC_TO_STAGING, Stage.PRODUCTION: SPEC_TO_PRODUCTION}
 
 
-def _job(name: str, stages: list[str], description: str) -> dg.UnresolvedAssetJobDefinition:
+def _job(name: str, description: str) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         name=name,
-        selection=dg.AssetSelection.assets(*stages, REPORT),
+        selection=dg.AssetSelection.assets(*JOB_STAGES[name]),
         config={"execution": ASYNC_EXECUTION},
         description=description,
     )
 
 
-spec_to_dev = _job("spec_to_dev", DEV_STAGES, "Spec to a tested, refactored release candidate.")
-spec_to_staging = _job("spec_to_staging", STAGING_STAGES, "Spec to a healthy staging deployment.")
+spec_to_dev = _job(SPEC_TO_DEV, "Spec to a tested, refactored release candidate.")
+spec_to_staging = _job(SPEC_TO_STAGING, "Spec to a healthy staging deployment.")
 spec_to_production = _job(
-    "spec_to_production", PRODUCTION_STAGES, "Spec to production: the release that passed staging, promoted."
+    SPEC_TO_PRODUCTION, "Spec to production: the release that passed staging, promoted."
 )
 ALL_JOBS = [spec_to_dev, spec_to_staging, spec_to_production]

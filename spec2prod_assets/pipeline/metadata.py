@@ -1,25 +1,52 @@
 """Domain results as Dagster metadata, with the stable keys people and tools read (DESIGN.md).
 
-Numbers stay numbers so the UI plots them across materializations; lists become tables.
+Numbers stay numbers so the UI plots them across materializations; lists become tables whose schema is
+declared here, so a table keeps its column types even when it has no rows.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from spec2prod_assets.deploy.model import DeploymentOutcome
 from spec2prod_assets.generation.runner import GeneratedTests
 from spec2prod_assets.refactor.refactoring import RefactorResult
 from spec2prod_assets.release.candidate import ReleaseCandidate
+from spec2prod_assets.report.timings import TimingSummary
 from spec2prod_assets.spec.model import ComponentSpec
 from spec2prod_assets.testing.pytest_run import TestRun
 
 MetadataDict = dict[str, Any]
+TableValue = str | int | float | bool | None
+
+
+def _schema(*columns: str | tuple[str, str]) -> dg.TableSchema:
+    """Columns by name, typed "string" unless given as `(name, type)`."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(column) if isinstance(column, str) else dg.TableColumn(*column)
+            for column in columns
+        ]
+    )
+
+
+REQUIREMENT_COLUMNS = _schema("id", "kind", "priority", "text")
+TEST_OUTCOME_COLUMNS = _schema("test", "outcome", ("duration_s", "float"))
+REJECTED_TEST_COLUMNS = _schema("test", "stage", "reason")
+TASK_COLUMNS = _schema("task", "state", "detail", ("cost_usd", "float"))
+HISTORY_COLUMNS = _schema("time", "release", "action", "outcome", "health", ("duration_s", "float"))
+STAGE_COLUMNS = _schema(
+    "stage",
+    "status",
+    ("start_s", "float"),
+    ("end_s", "float"),
+    ("duration_s", "float"),
+    ("on_critical_path", "bool"),
+)
 
 
 def seconds_since(started: float) -> float:
@@ -27,20 +54,24 @@ def seconds_since(started: float) -> float:
     return round(time.perf_counter() - started, 3)
 
 
-def table(frame: pd.DataFrame) -> dg.TableMetadataValue:
-    """A pandas frame as a Dagster table (the UI renders it with column types)."""
-    columns = [dg.TableColumn(name=str(name), type=_column_type(frame[name].dtype)) for name in frame.columns]
-    records = [dg.TableRecord(_plain(row)) for row in frame.to_dict(orient="records")]
-    return dg.MetadataValue.table(records=records, schema=dg.TableSchema(columns=columns))
+def table(schema: dg.TableSchema, rows: Iterable[Mapping[str, TableValue]]) -> dg.TableMetadataValue:
+    """Rows keyed by the schema's column names as a Dagster table (the UI renders it with column types)."""
+    names = [column.name for column in schema.columns]
+    records = []
+    for row in rows:
+        if list(row) != names:
+            raise ValueError(f"table row has columns {list(row)}, the schema {names}")
+        records.append(dg.TableRecord(dict(row)))
+    return dg.MetadataValue.table(records=records, schema=schema)
 
 
 def spec_metadata(spec: ComponentSpec) -> MetadataDict:
-    requirements = pd.DataFrame(
-        [
+    requirements = table(
+        REQUIREMENT_COLUMNS,
+        (
             {"id": r.id, "kind": r.kind.value, "priority": r.priority.value, "text": r.text}
             for r in spec.requirements
-        ],
-        columns=["id", "kind", "priority", "text"],
+        ),
     )
     return {
         "component": spec.name,
@@ -51,23 +82,23 @@ def spec_metadata(spec: ComponentSpec) -> MetadataDict:
         "requirements_count": len(spec.requirements),
         "acceptance_criteria_count": len(spec.acceptance_criteria),
         "coverage_threshold_pct": float(spec.quality_gates.coverage_threshold_pct),
-        "requirements": table(requirements),
+        "requirements": requirements,
     }
 
 
 def test_run_metadata(run: TestRun) -> MetadataDict:
-    outcomes = pd.DataFrame(
-        [
+    outcomes = table(
+        TEST_OUTCOME_COLUMNS,
+        (
             {"test": t.test_id, "outcome": t.outcome, "duration_s": round(t.duration_s, 4)}
             for t in run.outcomes
-        ],
-        columns=["test", "outcome", "duration_s"],
+        ),
     )
     metadata: MetadataDict = {
         "tests_passed": run.passed,
         "tests_failed": run.failed,
         "tests_skipped": run.count("skipped"),
-        "test_outcomes": table(outcomes),
+        "test_outcomes": outcomes,
     }
     if run.coverage is not None:
         uncovered = run.coverage.uncovered_lines()
@@ -103,19 +134,19 @@ def refactor_metadata(result: RefactorResult) -> MetadataDict:
 
 def generated_tests_metadata(result: GeneratedTests) -> MetadataDict:
     outcome, funnel = result.outcome, result.funnel
-    rejected = pd.DataFrame(
-        [
+    rejected = table(
+        REJECTED_TEST_COLUMNS,
+        (
             {"test": r.test or f"{r.file} (whole file)", "stage": r.stage, "reason": r.reason}
             for r in funnel.rejections
-        ],
-        columns=["test", "stage", "reason"],
+        ),
     )
-    tasks = pd.DataFrame(
-        [
+    tasks = table(
+        TASK_COLUMNS,
+        (
             {"task": s.task_id, "state": s.state.value, "detail": s.detail, "cost_usd": s.cost_usd}
             for s in outcome.statuses
-        ],
-        columns=["task", "state", "detail", "cost_usd"],
+        ),
     )
     metadata: MetadataDict = {
         "generator": outcome.generator,
@@ -134,8 +165,8 @@ def generated_tests_metadata(result: GeneratedTests) -> MetadataDict:
         "branch_coverage_after_pct": funnel.branch_coverage_after_pct,
         "cost_usd": outcome.cost_usd,
         "tokens": outcome.tokens,
-        "tasks": table(tasks),
-        "rejected_tests": table(rejected),
+        "tasks": tasks,
+        "rejected_tests": rejected,
         "accepted_tests": dg.MetadataValue.md(
             "\n".join(f"- `{t}`" for t in funnel.accepted_tests) or "None."
         ),
@@ -167,8 +198,9 @@ def release_metadata(candidate: ReleaseCandidate) -> MetadataDict:
 
 
 def deployment_metadata(outcome: DeploymentOutcome) -> MetadataDict:
-    history = pd.DataFrame(
-        [
+    history = table(
+        HISTORY_COLUMNS,
+        (
             {
                 "time": h.time,
                 "release": h.release_id,
@@ -178,8 +210,7 @@ def deployment_metadata(outcome: DeploymentOutcome) -> MetadataDict:
                 "duration_s": round(h.duration_s, 3),
             }
             for h in outcome.history_tail
-        ],
-        columns=["time", "release", "action", "outcome", "health", "duration_s"],
+        ),
     )
     return {
         "environment": outcome.environment,
@@ -190,7 +221,19 @@ def deployment_metadata(outcome: DeploymentOutcome) -> MetadataDict:
         "live_release_id": outcome.live_release_id or "",
         "health": outcome.health_summary,
         "health_output": dg.MetadataValue.md(f"```\n{outcome.health_output[-3000:]}\n```"),
-        "history_tail": table(history),
+        "history_tail": history,
+    }
+
+
+def report_metadata(summary: TimingSummary) -> MetadataDict:
+    return {
+        "execution_mode": summary.execution_mode,
+        "wall_s": summary.wall_s,
+        "sum_stage_s": summary.sum_stage_s,
+        "critical_path_s": summary.critical_path_s,
+        "parallel_savings_s": summary.parallel_savings_s,
+        "critical_path": " -> ".join(summary.critical_path),
+        "stages": table(STAGE_COLUMNS, summary.stage_rows()),
     }
 
 
@@ -209,19 +252,3 @@ def _line_ranges(lines: list[int]) -> str:
     if start is not None:
         ranges.append(f"{start}-{previous}" if start != previous else str(start))
     return ", ".join(ranges)
-
-
-def _column_type(dtype: object) -> str:
-    kind = getattr(dtype, "kind", "O")
-    return {"i": "int", "u": "int", "f": "float", "b": "bool"}.get(kind, "string")
-
-
-def _plain(row: Mapping[object, object]) -> dict[str, str | int | float | bool | None]:
-    plain: dict[str, str | int | float | bool | None] = {}
-    for key, value in row.items():
-        if hasattr(value, "item"):
-            value = value.item()  # numpy scalar -> Python scalar
-        plain[str(key)] = (
-            value if isinstance(value, str | int | float | bool) or value is None else str(value)
-        )
-    return plain

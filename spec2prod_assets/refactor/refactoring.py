@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from spec2prod_assets.refactor.lint import LintReport, format_and_fix, lint_report
 from spec2prod_assets.refactor.public_api import api_differences, public_api
-from spec2prod_assets.storage.working_copies import copy_tree, python_files
+from spec2prod_assets.storage.working_copies import copy_tree, existing_test_paths, python_files
 from spec2prod_assets.testing.pytest_run import TestRun, run_tests
 
 
@@ -59,11 +59,10 @@ def refactor_component(
     patch_path = work_dir / "refactor.patch"
     patch_path.write_text(patch, encoding="utf-8")
 
-    test_paths = [tests_path] if (refactored / tests_path).exists() else []
     rerun = run_tests(
         refactored,
         source_path=source_path,
-        test_paths=test_paths,
+        test_paths=existing_test_paths(refactored, tests_path),
         pythonpath=pythonpath,
         output_dir=work_dir / "tests-after-refactor",
         timeout_s=timeout_s,

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from spec2prod_assets.spec.model import check_relative_path
+from spec2prod_assets.storage.safe_paths import PathFault, check_relative_path, relative_path_fault
 
 MANIFEST_NAME = "manifest.json"
 _BUNDLE_NAME_RE = re.compile(r"^(?P<sha>[0-9a-f]{64})\.tar\.gz$")
@@ -204,10 +204,10 @@ def _check_member(bundle: Path, member: tarfile.TarInfo) -> None:
     if not (member.isreg() or member.isdir()):
         kind = "a symlink" if member.issym() else "a hard link" if member.islnk() else "not a regular file"
         raise BundleError(f"bundle {bundle}: member {name!r} is {kind}; only files and folders are allowed")
-    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+    fault = relative_path_fault(name)
+    if fault is PathFault.ABSOLUTE:
         raise BundleError(f"bundle {bundle}: member {name!r} has an absolute path")
-    parts = PurePosixPath(name).parts
-    if ".." in parts:
+    if fault is PathFault.PARENT:
         raise BundleError(f"bundle {bundle}: member {name!r} escapes the bundle ('..')")
     if not name or "\\" in name or PurePosixPath(name).as_posix() != name.rstrip("/"):
         raise BundleError(f"bundle {bundle}: member {name!r} is not a normalized relative path")

@@ -18,7 +18,7 @@ from spec2prod_assets.refactor.lint import LintReport, lint_report
 from spec2prod_assets.release.bundle import ReleaseManifest, build_bundle
 from spec2prod_assets.runtime.processes import CommandError, clean_env, run_command
 from spec2prod_assets.spec.model import ComponentSpec
-from spec2prod_assets.storage.working_copies import copy_tree, python_files
+from spec2prod_assets.storage.working_copies import copy_tree, existing_test_paths, python_files
 from spec2prod_assets.testing.pytest_run import TestRun, run_tests
 
 
@@ -54,11 +54,10 @@ def assemble_release(
         target = tree / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(accepted_dir / relative, target)
-    test_paths = [spec.tests_path] if (tree / spec.tests_path).exists() else []
     run = run_tests(
         tree,
         source_path=spec.source_path,
-        test_paths=test_paths,
+        test_paths=existing_test_paths(tree, spec.tests_path),
         pythonpath=pythonpath,
         output_dir=work_dir / "results",
         timeout_s=timeout_s,

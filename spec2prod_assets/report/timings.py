@@ -1,7 +1,8 @@
-"""Stage timings of one run, read from the Dagster instance, and what they say about parallelism.
+"""What a run's stage timings say about parallelism: the critical path, the time saved by running stages
+side by side, and the JSON report.
 
-The numbers come from the run's own step events (start and end of every step), not from clocks in
-our code, so they are the same whether a stage ran in-process or in a subprocess.
+Pure arithmetic over start and end times, so it is tested without Dagster; `pipeline/run_records.py`
+reads the timings from the run's own step events.
 """
 
 from __future__ import annotations
@@ -9,16 +10,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-import dagster as dg
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from spec2prod_assets.storage.atomic_files import write_text_atomically
-
-if TYPE_CHECKING:
-    from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
 ExecutionMode = Literal["async", "sync"]
 
@@ -50,45 +46,20 @@ class TimingSummary(BaseModel):
     critical_path: tuple[str, ...]
     stages: tuple[StageTiming, ...]
 
-    def table(self) -> pd.DataFrame:
+    def stage_rows(self) -> list[dict[str, str | float | bool]]:
+        """One row per stage in start order, times relative to the first start so they read as a timeline."""
         origin = min((s.start for s in self.stages), default=0.0)
-        return pd.DataFrame(
-            [
-                {
-                    "stage": s.stage,
-                    "status": s.status,
-                    "start_s": round(s.start - origin, 3),
-                    "end_s": round(s.end - origin, 3),
-                    "duration_s": round(s.duration_s, 3),
-                    "on_critical_path": s.stage in self.critical_path,
-                }
-                for s in sorted(self.stages, key=lambda s: s.start)
-            ],
-            columns=["stage", "status", "start_s", "end_s", "duration_s", "on_critical_path"],
-        )
-
-
-def execution_mode_of(run_config: Mapping[str, object]) -> ExecutionMode:
-    """'sync' when the run asked for the in-process executor, else 'async' (multiprocess)."""
-    execution = run_config.get("execution")
-    config = execution.get("config") if isinstance(execution, Mapping) else None
-    return "sync" if isinstance(config, Mapping) and "in_process" in config else "async"
-
-
-def stage_timings(
-    instance: dg.DagsterInstance, run_id: str, *, exclude: Sequence[str] = ()
-) -> list[StageTiming]:
-    """Finished steps of `run_id` with their start and end (epoch seconds)."""
-    return [
-        StageTiming(
-            stage=stat.step_key,
-            start=stat.start_time,
-            end=stat.end_time,
-            status=stat.status.value if stat.status else "unknown",
-        )
-        for stat in instance.get_run_step_stats(run_id)
-        if stat.start_time is not None and stat.end_time is not None and stat.step_key not in exclude
-    ]
+        return [
+            {
+                "stage": s.stage,
+                "status": s.status,
+                "start_s": round(s.start - origin, 3),
+                "end_s": round(s.end - origin, 3),
+                "duration_s": round(s.duration_s, 3),
+                "on_critical_path": s.stage in self.critical_path,
+            }
+            for s in sorted(self.stages, key=lambda s: s.start)
+        ]
 
 
 def summarize(
@@ -136,14 +107,6 @@ def busy_time(stages: Sequence[StageTiming]) -> float:
             busy += stage.end - max(stage.start, reach)
             reach = stage.end
     return busy
-
-
-def upstream_steps(asset_graph: BaseAssetGraph) -> dict[str, list[str]]:
-    """Each asset's upstream assets by name; an asset's step key is its name in this project."""
-    return {
-        key.to_user_string(): [parent.to_user_string() for parent in asset_graph.get(key).parent_keys]
-        for key in asset_graph.materializable_asset_keys
-    }
 
 
 def critical_path(

@@ -114,9 +114,16 @@ async def run_command_async(
     cwd: Path,
     timeout_s: float,
     env: Mapping[str, str] | None = None,
+    started: asyncio.Future[int] | None = None,
+    clip_output: bool = True,
 ) -> CommandResult:
-    """The asyncio twin of `run_command`: awaiting it never blocks the event loop."""
-    started = time.perf_counter()
+    """The asyncio twin of `run_command`: awaiting it never blocks the event loop.
+
+    Run it as a task to start a command and look at it later: `started` gets the process id as soon as
+    the command runs, and cancelling the task kills its process group. `clip_output=False` keeps the
+    whole output, for a tool whose stdout is its product (CrossHair's generated tests), not a log.
+    """
+    begun = time.perf_counter()
     try:
         proc = await asyncio.create_subprocess_exec(
             *args,
@@ -129,6 +136,8 @@ async def run_command_async(
         )
     except OSError as exc:
         raise CommandError(f"could not start {args[0]!r}: {exc}") from exc
+    if started is not None:
+        started.set_result(proc.pid)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout=timeout_s)
         timed_out = False
@@ -138,13 +147,15 @@ async def run_command_async(
         timed_out = True
     except asyncio.CancelledError:
         _kill_group(proc.pid)
+        await proc.wait()  # reaped before the cancellation returns: nothing outlives its task
         raise
+    stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
     return CommandResult(
         args=tuple(args),
         exit_code=proc.returncode if proc.returncode is not None else -1,
-        stdout=_clip(out.decode(errors="replace")),
-        stderr=_clip(err.decode(errors="replace")),
-        duration_s=time.perf_counter() - started,
+        stdout=_clip(stdout) if clip_output else stdout,
+        stderr=_clip(stderr) if clip_output else stderr,
+        duration_s=time.perf_counter() - begun,
         timed_out=timed_out,
     )
 

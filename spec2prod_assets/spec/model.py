@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from pathlib import PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from spec2prod_assets.storage.safe_paths import check_relative_path
 
 
 class SpecError(ValueError):
@@ -71,18 +72,6 @@ def slugify(name: str) -> str:
     return slug
 
 
-def check_relative_path(value: str) -> str:
-    """Reject absolute paths and `..` so a spec can never point outside its project."""
-    path = PurePosixPath(value.replace("\\", "/"))
-    if path.is_absolute() or re.match(r"^[A-Za-z]:", value):
-        raise ValueError(f"path {value!r} is absolute; give it relative to the project root")
-    if ".." in path.parts:
-        raise ValueError(f"path {value!r} escapes the project root ('..')")
-    if str(path) in ("", "."):
-        raise ValueError("path is empty")
-    return str(path)
-
-
 class ComponentSpec(BaseModel):
     """One component as its spec describes it; immutable once parsed."""
 
@@ -113,11 +102,3 @@ class ComponentSpec(BaseModel):
     @classmethod
     def _inside_project(cls, value: str) -> str:
         return check_relative_path(value)
-
-    @property
-    def functional_requirements(self) -> tuple[Requirement, ...]:
-        return tuple(r for r in self.requirements if r.kind is RequirementKind.FUNCTIONAL)
-
-    @property
-    def non_functional_requirements(self) -> tuple[Requirement, ...]:
-        return tuple(r for r in self.requirements if r.kind is RequirementKind.NON_FUNCTIONAL)

@@ -8,19 +8,29 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path, PurePosixPath
-
-from spec2prod_assets.spec.model import ComponentSpec
+from typing import Protocol
 
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".coverage*", ".pytest_cache", "*.egg-info")
 # Project-level files pytest reads for the component's tests (fixtures, import paths).
 _ROOT_TEST_FILES = ("conftest.py",)
 
 
+class ComponentPaths(Protocol):
+    """Where a component lives in its project; a parsed spec is one (storage never imports the spec)."""
+
+    @property
+    def spec_path(self) -> str: ...
+    @property
+    def source_path(self) -> str: ...
+    @property
+    def tests_path(self) -> str: ...
+
+
 class ComponentTreeError(FileNotFoundError):
     """The component's source or tests are not where its spec says."""
 
 
-def stage_component(project_root: Path, spec: ComponentSpec, destination: Path) -> Path:
+def copy_component(project_root: Path, spec: ComponentPaths, destination: Path) -> Path:
     """Copy the component's source and tests into `destination` (which must not exist), same layout."""
     if destination.exists():
         raise FileExistsError(f"working copy {destination} already exists; runs never reuse a folder")
@@ -50,6 +60,27 @@ def import_root(source_path: str) -> str:
     """The folder that goes on PYTHONPATH so `import <package>` finds the component: its parent."""
     parent = PurePosixPath(source_path).parent
     return str(parent) if str(parent) else "."
+
+
+def existing_test_paths(tree: Path, tests_path: str) -> list[str]:
+    """The tests folder if the copy has one, else nothing: pytest then reports "no tests" rather than
+    failing on a path that does not exist."""
+    return [tests_path] if (tree / tests_path).exists() else []
+
+
+def relative_to_tree(path: str | Path, tree: Path) -> str:
+    """`path` relative to `tree` in POSIX form, so coverage.py's JSON report and its data file agree.
+
+    Lexical first, then with links resolved (a temporary folder reached through a symlink); a relative
+    path, or one outside the tree, comes back as given.
+    """
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        return candidate.as_posix()
+    for inner, outer in ((candidate, tree), (candidate.resolve(), tree.resolve())):
+        if inner.is_relative_to(outer):
+            return inner.relative_to(outer).as_posix()
+    return candidate.as_posix()
 
 
 def python_files(tree: Path, relative_dir: str) -> list[str]:

@@ -14,9 +14,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from spec2prod_assets.runtime.processes import CommandResult, clean_env, python_tool, run_command
+from spec2prod_assets.storage.working_copies import relative_to_tree
+from spec2prod_assets.testing.coverage_report import CoverageReport, ModuleCoverage
 from spec2prod_assets.testing.outcomes_plugin import OUTCOMES_ENV
 
-Outcome = Literal["passed", "failed", "error", "skipped", "collect_error"]
+TestOutcomeKind = Literal["passed", "failed", "error", "skipped", "collect_error"]
 _SEVERITY: dict[str, int] = {"passed": 0, "skipped": 1, "failed": 2, "error": 3, "collect_error": 4}
 # pytest exit codes whose report we trust: all passed, some failed, interrupted (collection
 # errors), no tests collected. 3 (internal error) and 4 (usage error) are never trusted.
@@ -31,70 +33,13 @@ class TestOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     test_id: str
-    outcome: Outcome
+    outcome: TestOutcomeKind
     duration_s: float = 0.0
     message: str = ""
 
 
-class ModuleCoverage(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    path: str
-    statements: int
-    executed_lines: tuple[int, ...]
-    missing_lines: tuple[int, ...]
-    branches: int
-    executed_branches: tuple[tuple[int, int], ...]
-    missing_branches: tuple[tuple[int, int], ...]
-
-    @property
-    def line_pct(self) -> float:
-        return _pct(len(self.executed_lines), self.statements)
-
-
-class CoverageReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    modules: tuple[ModuleCoverage, ...]
-
-    @property
-    def statements(self) -> int:
-        return sum(m.statements for m in self.modules)
-
-    @property
-    def covered_lines(self) -> int:
-        return sum(len(m.executed_lines) for m in self.modules)
-
-    @property
-    def branches(self) -> int:
-        return sum(m.branches for m in self.modules)
-
-    @property
-    def covered_branches(self) -> int:
-        return sum(len(m.executed_branches) for m in self.modules)
-
-    @property
-    def line_pct(self) -> float:
-        return _pct(self.covered_lines, self.statements)
-
-    @property
-    def branch_pct(self) -> float:
-        return _pct(self.covered_branches, self.branches)
-
-    def covered_points(self) -> set[tuple[str, str]]:
-        """Every covered line and branch as a hashable point, to tell whether new tests add any."""
-        points: set[tuple[str, str]] = set()
-        for module in self.modules:
-            points.update((module.path, f"L{line}") for line in module.executed_lines)
-            points.update((module.path, f"B{a}->{b}") for a, b in module.executed_branches)
-        return points
-
-    def uncovered_lines(self) -> dict[str, list[int]]:
-        return {m.path: list(m.missing_lines) for m in self.modules if m.missing_lines}
-
-
 class TestRun(BaseModel):
-    """The outcome of one pytest run: per-test results and, when tests ran, coverage."""
+    """What one pytest run found: each test's outcome and, when tests ran, coverage."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -105,7 +50,7 @@ class TestRun(BaseModel):
     duration_s: float
     output_tail: str = ""
 
-    def count(self, outcome: Outcome) -> int:
+    def count(self, outcome: TestOutcomeKind) -> int:
         return sum(1 for t in self.outcomes if t.outcome == outcome)
 
     @property
@@ -119,9 +64,10 @@ class TestRun(BaseModel):
 
     @property
     def all_passed(self) -> bool:
+        """No failure, and at least one pass: a run in which no test passed proves nothing."""
         return self.failed == 0 and self.passed > 0
 
-    def outcome_map(self) -> dict[str, Outcome]:
+    def outcome_map(self) -> dict[str, TestOutcomeKind]:
         return {t.test_id: t.outcome for t in self.outcomes}
 
 
@@ -166,10 +112,10 @@ def run_tests(
     )
     result = run_command(args, cwd=tree, timeout_s=timeout_s, env=env)
     (output_dir / "pytest-output.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
-    return read_test_run(result, outcomes_file, coverage_file, tree)
+    return _read_test_run(result, outcomes_file, coverage_file, tree)
 
 
-def read_test_run(result: CommandResult, outcomes_file: Path, coverage_file: Path, tree: Path) -> TestRun:
+def _read_test_run(result: CommandResult, outcomes_file: Path, coverage_file: Path, tree: Path) -> TestRun:
     """Turn a finished pytest subprocess and its report files into a `TestRun`, or refuse to."""
     if result.timed_out:
         raise TestRunError(f"tests timed out after {result.duration_s:.0f}s:\n{result.tail()}")
@@ -185,7 +131,7 @@ def read_test_run(result: CommandResult, outcomes_file: Path, coverage_file: Pat
         raise TestRunError(f"unreadable test results in {outcomes_file.name}: {exc}") from exc
     coverage: CoverageReport | None = None
     if coverage_file.is_file():
-        coverage = read_coverage(coverage_file, tree)
+        coverage = _read_coverage(coverage_file, tree)
     elif any(t.outcome == "passed" or t.outcome == "failed" for t in outcomes):
         raise TestRunError(f"tests ran but no coverage report was written:\n{result.tail()}")
     return TestRun(
@@ -198,13 +144,13 @@ def read_test_run(result: CommandResult, outcomes_file: Path, coverage_file: Pat
     )
 
 
-def read_coverage(coverage_file: Path, tree: Path) -> CoverageReport:
+def _read_coverage(coverage_file: Path, tree: Path) -> CoverageReport:
     """Read coverage.py's JSON report; paths become relative to `tree`."""
     try:
         data = json.loads(coverage_file.read_text(encoding="utf-8"))
         modules = [
             ModuleCoverage(
-                path=_relative(name, tree),
+                path=relative_to_tree(name, tree),
                 statements=int(info["summary"]["num_statements"]),
                 executed_lines=tuple(info["executed_lines"]),
                 missing_lines=tuple(info["missing_lines"]),
@@ -235,17 +181,3 @@ def _worst_outcome_per_test(records: list[dict[str, object]]) -> tuple[TestOutco
         if current is None or _SEVERITY[outcome.outcome] > _SEVERITY[current.outcome]:
             worst[outcome.test_id] = outcome
     return tuple(worst.values())
-
-
-def _relative(name: str, tree: Path) -> str:
-    path = Path(name)
-    if path.is_absolute():
-        try:
-            return path.relative_to(tree).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix()
-
-
-def _pct(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 2) if whole else 100.0

@@ -18,7 +18,7 @@ import dagster as dg
 import pytest
 
 from resources.artifact_io import ArtifactIOManager
-from resources.openhands import OpenHandsResource
+from resources.generators import OpenHandsResource
 from resources.project import ProjectResource
 from spec2prod_assets.pipeline.assets import baseline_tests, generated_tests, spec
 from tests.conftest import copy_demo

@@ -1,4 +1,4 @@
-"""OpenHandsResource against the real OpenHands agent server 1.58.0, with a scripted model on loopback.
+"""The generator OpenHandsResource configures, against the real agent server 1.58.0 and a scripted model.
 
 The agent loop, its tools, the workspace files, git and the cost accounting are all the real server's;
 only the model is scripted (tests/support/scripted_llm.py). Needs `.venv-openhands`
@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from resources.openhands import OpenHandsHTTPError, OpenHandsResource
+from resources.generators import OpenHandsResource
+from spec2prod_assets.generation.backends.openhands.errors import OpenHandsHTTPError
+from spec2prod_assets.generation.backends.openhands.generator import OpenHandsGenerator
 from spec2prod_assets.generation.protocol import GenerationTask, TaskHandle, TaskState, TaskStatus
 from spec2prod_assets.runtime.processes import clean_env, run_command
 from tests.support.agent_server import AgentServer, missing_reason
@@ -49,9 +51,9 @@ PASSING_TEST = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2,
 FAILING_TEST = "from calc.ops import add\n\n\ndef test_add_is_wrong():\n    assert add(2, 2) == 5\n"
 
 
-def make_resource(
+def make_generator(
     agent_server: AgentServer, scripted_llm: ScriptedLLM, **overrides: Any
-) -> OpenHandsResource:
+) -> OpenHandsGenerator:
     settings: dict[str, Any] = {
         "base_url": agent_server.base_url,
         "api_key": agent_server.api_key,
@@ -64,12 +66,12 @@ def make_resource(
         "request_timeout_s": 30.0,
     }
     settings.update(overrides)
-    return OpenHandsResource(**settings)
+    return OpenHandsResource(**settings).get_generator()
 
 
 @pytest.fixture
-def resource(agent_server: AgentServer, scripted_llm: ScriptedLLM) -> OpenHandsResource:
-    return make_resource(agent_server, scripted_llm)
+def generator(agent_server: AgentServer, scripted_llm: ScriptedLLM) -> OpenHandsGenerator:
+    return make_generator(agent_server, scripted_llm)
 
 
 def make_task(root: Path, script: str) -> GenerationTask:
@@ -93,11 +95,11 @@ def make_task(root: Path, script: str) -> GenerationTask:
     )
 
 
-def until_done(resource: OpenHandsResource, handles: list[TaskHandle]) -> list[TaskStatus]:
+def until_done(generator: OpenHandsGenerator, handles: list[TaskHandle]) -> list[TaskStatus]:
     async def wait() -> list[TaskStatus]:
         deadline = time.monotonic() + DONE_WITHIN_S
         while True:
-            statuses = await resource.poll(handles)
+            statuses = await generator.poll(handles)
             if all(s.state.is_terminal for s in statuses) or time.monotonic() > deadline:
                 return statuses
             await asyncio.sleep(0.5)
@@ -105,21 +107,21 @@ def until_done(resource: OpenHandsResource, handles: list[TaskHandle]) -> list[T
     return asyncio.run(wait())
 
 
-def generate(resource: OpenHandsResource, task: GenerationTask) -> tuple[TaskHandle, TaskStatus]:
-    handle = asyncio.run(resource.submit(task))
-    (status,) = until_done(resource, [handle])
+def generate(generator: OpenHandsGenerator, task: GenerationTask) -> tuple[TaskHandle, TaskStatus]:
+    handle = asyncio.run(generator.submit(task))
+    (status,) = until_done(generator, [handle])
     return handle, status
 
 
 def test_success_the_agent_writes_a_test_file_and_collect_returns_it(
-    resource: OpenHandsResource, scripted_llm: ScriptedLLM, tmp_path: Path
+    generator: OpenHandsGenerator, scripted_llm: ScriptedLLM, tmp_path: Path
 ) -> None:
     scripted_llm.scripts["success"] = Script(
         (locate_workspace("tests"), create_file("tests/test_generated_ops.py", PASSING_TEST), finish())
     )
 
-    handle, status = generate(resource, make_task(tmp_path, "success"))
-    collected = asyncio.run(resource.collect(handle))
+    handle, status = generate(generator, make_task(tmp_path, "success"))
+    collected = asyncio.run(generator.collect(handle))
 
     assert status.state is TaskState.SUCCEEDED, status.detail
     assert status.cost_usd > 0
@@ -130,15 +132,15 @@ def test_success_the_agent_writes_a_test_file_and_collect_returns_it(
 
 
 def test_a_failing_test_is_collected_for_the_funnel_to_reject(
-    resource: OpenHandsResource, scripted_llm: ScriptedLLM, tmp_path: Path
+    generator: OpenHandsGenerator, scripted_llm: ScriptedLLM, tmp_path: Path
 ) -> None:
     scripted_llm.scripts["failing"] = Script(
         (locate_workspace("tests"), create_file("tests/test_generated_wrong.py", FAILING_TEST), finish())
     )
     task = make_task(tmp_path, "failing")
 
-    handle, status = generate(resource, task)
-    collected = asyncio.run(resource.collect(handle))
+    handle, status = generate(generator, task)
+    collected = asyncio.run(generator.collect(handle))
 
     assert status.state is TaskState.SUCCEEDED, status.detail
     assert [f.path for f in collected.files] == ["tests/test_generated_wrong.py"]
@@ -154,13 +156,13 @@ def test_a_failing_test_is_collected_for_the_funnel_to_reject(
 
 
 def test_ending_without_a_finish_action_is_a_failure(
-    resource: OpenHandsResource, scripted_llm: ScriptedLLM, tmp_path: Path
+    generator: OpenHandsGenerator, scripted_llm: ScriptedLLM, tmp_path: Path
 ) -> None:
     scripted_llm.scripts["nofinish"] = Script(
         (locate_workspace("tests"), create_file("tests/test_generated_ops.py", PASSING_TEST), Reply("Done."))
     )
 
-    _, status = generate(resource, make_task(tmp_path, "nofinish"))
+    _, status = generate(generator, make_task(tmp_path, "nofinish"))
 
     assert (status.state, status.detail) == (TaskState.FAILED, "ended without FinishAction")
 
@@ -169,16 +171,16 @@ def test_reaching_max_iterations_is_a_failure_with_the_servers_reason(
     agent_server: AgentServer, scripted_llm: ScriptedLLM, tmp_path: Path
 ) -> None:
     scripted_llm.scripts["endless"] = endless_script()
-    resource = make_resource(agent_server, scripted_llm, max_iterations=3)
+    generator = make_generator(agent_server, scripted_llm, max_iterations=3)
 
-    _, status = generate(resource, make_task(tmp_path, "endless"))
+    _, status = generate(generator, make_task(tmp_path, "endless"))
 
     assert status.state is TaskState.FAILED
     assert status.detail.startswith("MaxIterationsReached"), status.detail
 
 
 def test_writes_outside_the_tests_folder_are_rejected_in_collect(
-    resource: OpenHandsResource, scripted_llm: ScriptedLLM, tmp_path: Path
+    generator: OpenHandsGenerator, scripted_llm: ScriptedLLM, tmp_path: Path
 ) -> None:
     scripted_llm.scripts["outside"] = Script(
         (
@@ -190,8 +192,8 @@ def test_writes_outside_the_tests_folder_are_rejected_in_collect(
         )
     )
 
-    handle, status = generate(resource, make_task(tmp_path, "outside"))
-    collected = asyncio.run(resource.collect(handle))
+    handle, status = generate(generator, make_task(tmp_path, "outside"))
+    collected = asyncio.run(generator.collect(handle))
 
     assert status.state is TaskState.SUCCEEDED, status.detail
     assert [f.path for f in collected.files] == ["tests/test_generated_ops.py"]
@@ -203,12 +205,12 @@ def test_writes_outside_the_tests_folder_are_rejected_in_collect(
 
 
 def test_several_conversations_are_polled_together(
-    resource: OpenHandsResource, scripted_llm: ScriptedLLM, tmp_path: Path
+    generator: OpenHandsGenerator, scripted_llm: ScriptedLLM, tmp_path: Path
 ) -> None:
     scripted_llm.scripts["batch"] = Script((locate_workspace("tests"), finish()))
-    handles = [asyncio.run(resource.submit(make_task(tmp_path / str(i), "batch"))) for i in range(3)]
+    handles = [asyncio.run(generator.submit(make_task(tmp_path / str(i), "batch"))) for i in range(3)]
 
-    statuses = until_done(resource, handles)
+    statuses = until_done(generator, handles)
 
     assert [s.state for s in statuses] == [TaskState.SUCCEEDED] * 3
 
@@ -216,10 +218,10 @@ def test_several_conversations_are_polled_together(
 def test_a_wrong_key_is_refused_by_the_real_server(
     agent_server: AgentServer, scripted_llm: ScriptedLLM, tmp_path: Path
 ) -> None:
-    resource = make_resource(agent_server, scripted_llm, api_key="wrong-key")
+    generator = make_generator(agent_server, scripted_llm, api_key="wrong-key")
 
     with pytest.raises(OpenHandsHTTPError) as raised:
-        asyncio.run(resource.submit(make_task(tmp_path, "success")))
+        asyncio.run(generator.submit(make_task(tmp_path, "success")))
 
     assert raised.value.status == 401
 
@@ -228,9 +230,9 @@ def test_a_run_past_its_deadline_fails_and_is_paused(
     agent_server: AgentServer, scripted_llm: ScriptedLLM, tmp_path: Path
 ) -> None:
     scripted_llm.scripts["deadline"] = endless_script()
-    resource = make_resource(agent_server, scripted_llm, timeout_s=3.0, max_iterations=500)
+    generator = make_generator(agent_server, scripted_llm, timeout_s=3.0, max_iterations=500)
 
-    handle, status = generate(resource, make_task(tmp_path, "deadline"))
+    handle, status = generate(generator, make_task(tmp_path, "deadline"))
 
     assert status.state is TaskState.FAILED
     assert status.detail.startswith("deadline") and status.detail.endswith("paused it"), status.detail

@@ -8,11 +8,12 @@ import pytest
 
 from resources.project import (
     BUNDLED_EXAMPLE,
+    DEPLOY_ROOT_ENV,
     PROJECT_ROOT_ENV,
     WORK_DIR_ENV,
-    WORK_FOLDER_NAME,
     ProjectResource,
 )
+from spec2prod_assets.storage.work_folder import WORK_FOLDER_NAME, WorkFolder
 from tests.conftest import DEMO_SOURCE
 
 
@@ -58,3 +59,19 @@ def test_stage_dir_refuses_to_reuse_a_folder(tmp_path: Path) -> None:
     project.stage_dir("calculator", "run-1", "baseline_tests")
     with pytest.raises(FileExistsError):
         project.stage_dir("calculator", "run-1", "baseline_tests")
+
+
+def test_report_and_deploy_paths_follow_the_work_folder_layout(tmp_path: Path) -> None:
+    project = ProjectResource(root=str(tmp_path / "project"), work_dir=str(tmp_path / "work"))
+    assert project.work_folder == WorkFolder(tmp_path / "work")
+    assert project.report_path("calculator", "run-1") == WorkFolder(tmp_path / "work").report(
+        "calculator", "run-1"
+    )
+    assert project.deploy_path == tmp_path / "work" / "deploy"
+
+
+def test_the_deploy_root_defaults_to_the_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DEPLOY_ROOT_ENV, str(tmp_path / "releases"))
+    assert ProjectResource(root=str(tmp_path)).deploy_path == tmp_path / "releases"

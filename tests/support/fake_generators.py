@@ -1,7 +1,8 @@
 """Test generators that speak the protocol without a backend, each with a scripted behaviour.
 
 `ScriptedGenerator` records every call in order, so tests can check how the runner drives a backend:
-when it submits, what it polls together, what it collects. Faults are injected per method.
+when it submits, what it polls together, what it collects. Faults are injected per method. Each fake is
+also its own resource (`get_generator` returns itself), so a test can hand it to `generated_tests`.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class ScriptedGenerator:
     @property
     def generator_name(self) -> str:
         return self.name
+
+    def get_generator(self) -> ScriptedGenerator:
+        return self
 
     def _script(self, task_id: str) -> Script:
         return self.scripts.get(task_id, self.default_script)

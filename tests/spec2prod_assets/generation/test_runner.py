@@ -17,7 +17,7 @@ from spec2prod_assets.generation.protocol import (
     TaskState,
 )
 from spec2prod_assets.generation.protocol import TestGenerator as GeneratorProtocol
-from spec2prod_assets.generation.runner import GenerationOutcome, _enforce_tests_folder, generate
+from spec2prod_assets.generation.runner import GenerationResult, _enforce_tests_folder, generate
 from tests.support.fake_generators import (
     CrashingGenerator,
     NeverFinishingGenerator,
@@ -53,7 +53,7 @@ def _generate(
     *,
     poll_interval_s: float = 0.01,
     deadline_s: float = 10.0,
-) -> GenerationOutcome:
+) -> GenerationResult:
     return asyncio.run(
         generate(
             generator,

@@ -12,7 +12,8 @@ import dagster as dg
 import pytest
 
 from spec2prod_assets.definitions import defs
-from spec2prod_assets.report.timings import StageTiming, stage_timings
+from spec2prod_assets.pipeline.run_records import stage_timings
+from spec2prod_assets.report.timings import StageTiming
 from spec2prod_assets.workflow import run_workflow
 
 

@@ -1,23 +1,13 @@
-"""Stage timings: the critical path, what overlapping stages saved, the execution mode, the JSON report."""
+"""Stage timings: the critical path, what overlapping stages saved, the per-stage rows, the JSON report."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
-from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, SYNC_EXECUTION
-from spec2prod_assets.report.timings import (
-    StageTiming,
-    critical_path,
-    execution_mode_of,
-    stage_timings,
-    summarize,
-    upstream_steps,
-    write_json_report,
-)
+from spec2prod_assets.report.timings import StageTiming, critical_path, summarize, write_json_report
 from spec2prod_assets.storage import atomic_files
 
 # A diamond: load -> (fast, slow) -> merge.
@@ -75,28 +65,18 @@ def test_a_run_without_finished_stages_summarizes_to_zeros() -> None:
     assert (summary.wall_s, summary.sum_stage_s, summary.parallel_savings_s, summary.stages) == (0, 0, 0, ())
 
 
-def test_the_per_stage_table_is_relative_to_the_first_start() -> None:
+def test_the_per_stage_rows_are_relative_to_the_first_start() -> None:
     shifted = [_stage(s.stage, s.start + 1_700_000_000, s.end + 1_700_000_000) for s in _overlapping()]
-    table = summarize("run-1", shifted, DIAMOND, "async").table()
-    assert list(table.columns) == ["stage", "status", "start_s", "end_s", "duration_s", "on_critical_path"]
-    rows = table.set_index("stage")
-    assert rows.loc["load", "start_s"] == 0.0
-    assert rows.loc["merge", "end_s"] == 5.0
-    assert bool(rows.loc["slow", "on_critical_path"]) and not bool(rows.loc["fast", "on_critical_path"])
-
-
-@pytest.mark.parametrize(
-    ("run_config", "mode"),
-    [
-        ({"execution": SYNC_EXECUTION}, "sync"),
-        ({"execution": ASYNC_EXECUTION}, "async"),
-        ({}, "async"),
-        ({"execution": {"config": {"multiprocess": {}}}}, "async"),
-    ],
-    ids=["in-process", "multiprocess", "job-default", "multiprocess-defaults"],
-)
-def test_execution_mode_of_a_run_config(run_config: dict[str, object], mode: str) -> None:
-    assert execution_mode_of(run_config) == mode
+    stage_rows = summarize("run-1", shifted, DIAMOND, "async").stage_rows()
+    assert all(
+        list(row) == ["stage", "status", "start_s", "end_s", "duration_s", "on_critical_path"]
+        for row in stage_rows
+    )
+    rows = {row["stage"]: row for row in stage_rows}
+    assert rows["load"]["start_s"] == 0.0
+    assert rows["merge"]["end_s"] == 5.0
+    assert rows["slow"]["on_critical_path"] is True and rows["fast"]["on_critical_path"] is False
+    assert [row["stage"] for row in stage_rows] == ["load", "slow", "fast", "merge"], "in start order"
 
 
 def test_the_json_report_holds_the_summary_and_one_row_per_stage(tmp_path: Path) -> None:
@@ -130,33 +110,3 @@ def test_a_failed_report_write_leaves_the_previous_report_whole(
         write_json_report(summarize("run-2", _overlapping(), DIAMOND, "async"), {}, path)
     assert path.read_text(encoding="utf-8") == previous
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
-
-
-@dg.asset
-def first() -> None:
-    return None
-
-
-@dg.asset(deps=[first])
-def second() -> None:
-    return None
-
-
-def test_stage_timings_come_from_the_runs_step_events() -> None:
-    with dg.instance_for_test() as instance:
-        result = dg.materialize([first, second], instance=instance)
-        stages = {s.stage: s for s in stage_timings(instance, result.run_id)}
-        assert set(stages) == {"first", "second"}
-        assert all(s.start <= s.end and s.status == "SUCCESS" for s in stages.values())
-        assert stages["first"].end <= stages["second"].start
-        assert [s.stage for s in stage_timings(instance, result.run_id, exclude=["second"])] == ["first"]
-
-
-def test_upstream_steps_follow_the_pipeline_graph() -> None:
-    from spec2prod_assets.definitions import defs
-
-    upstream = {name: set(parents) for name, parents in upstream_steps(defs.resolve_asset_graph()).items()}
-    assert upstream["spec"] == set()
-    assert upstream["baseline_tests"] == {"spec"}
-    assert upstream["refactored_code"] == {"spec", "baseline_tests"}
-    assert {"spec", "baseline_tests", "refactored_code"} <= upstream["workflow_report"]

@@ -1,0 +1,126 @@
+"""The test generator resources: which `TestGenerator` writes the tests is configuration, not code.
+
+OpenHands when OPENHANDS_URL is set (`openhands_from_env`), otherwise the built-in CrossHair generator.
+The backends live in `spec2prod_assets.generation.backends`; these classes only hold their Dagster config.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any, Literal, Protocol
+
+import dagster as dg
+from pydantic import Field
+
+from spec2prod_assets.generation.backends.crosshair import CrossHairGenerator
+from spec2prod_assets.generation.backends.openhands.generator import OpenHandsGenerator
+from spec2prod_assets.generation.backends.openhands.settings import OpenHandsSettings
+from spec2prod_assets.generation.protocol import TestGenerator
+
+DEFAULT_LLM_MODEL = "openai/gpt-4o"
+
+
+class TestGeneratorResource(Protocol):
+    """What `generated_tests` needs from a generator resource, whichever kind is configured."""
+
+    def get_generator(self) -> TestGenerator: ...
+
+
+class CrossHairGeneratorResource(dg.ConfigurableResource):
+    """CrossHair's symbolic execution writes the tests, one local subprocess per module; costs nothing."""
+
+    per_condition_timeout_s: float = Field(default=4.0, description="CrossHair's budget per function.")
+    time_budget_s: float = Field(default=180.0, description="A task still running after this is killed.")
+
+    def get_generator(self) -> CrossHairGenerator:
+        """A fresh generator: it holds the running tasks of one `generate` call."""
+        return CrossHairGenerator(
+            per_condition_timeout_s=self.per_condition_timeout_s, time_budget_s=self.time_budget_s
+        )
+
+
+class OpenHandsResource(dg.ConfigurableResource):
+    """Writes unit tests with an OpenHands agent server (Agent Server REST API)."""
+
+    base_url: str = Field(description="The agent server, e.g. http://127.0.0.1:8000.")
+    api_key: str | None = Field(default=None, repr=False, description="The server's session API key.")
+    auth_scheme: Literal["session_key", "bearer"] = Field(
+        default="session_key",
+        description="'session_key' sends X-Session-API-Key (agent server); 'bearer' sends Authorization.",
+    )
+    llm_model: str = Field(default=DEFAULT_LLM_MODEL, description="The agent's model, litellm style.")
+    llm_api_key: str | None = Field(default=None, repr=False, description="The agent's LLM key.")
+    llm_base_url: str | None = Field(default=None, description="An OpenAI-compatible endpoint for the LLM.")
+    working_root: str = Field(description="Absolute folder on the agent host where workspaces are made.")
+    timeout_s: float = Field(default=1800.0, description="Deadline per task, from its submission.")
+    request_timeout_s: float = Field(default=30.0, description="Timeout of one HTTP call.")
+    max_iterations: int = Field(default=50, description="Agent steps before the server stops the run.")
+    max_retries: int = Field(default=4, description="Retries of one call after the first attempt.")
+    backoff_s: float = Field(default=1.0, description="First retry wait; doubles each retry, plus jitter.")
+    backoff_max_s: float = Field(default=30.0, description="Longest wait between retries.")
+    circuit_breaker_threshold: int = Field(default=5, description="Consecutive failed calls that open it.")
+    circuit_breaker_reset_s: float = Field(default=60.0, description="How long it stays open.")
+
+    def get_generator(self) -> OpenHandsGenerator:
+        """A generator for this server; every one for the same server shares its circuit breaker."""
+        settings = OpenHandsSettings(
+            base_url=self.base_url,
+            api_key=self.api_key,
+            auth_scheme=self.auth_scheme,
+            llm_model=self.llm_model,
+            llm_api_key=self.llm_api_key,
+            llm_base_url=self.llm_base_url,
+            working_root=self.working_root,
+            timeout_s=self.timeout_s,
+            request_timeout_s=self.request_timeout_s,
+            max_iterations=self.max_iterations,
+            max_retries=self.max_retries,
+            backoff_s=self.backoff_s,
+            backoff_max_s=self.backoff_max_s,
+            circuit_breaker_threshold=self.circuit_breaker_threshold,
+            circuit_breaker_reset_s=self.circuit_breaker_reset_s,
+        )
+        return OpenHandsGenerator(settings, log=dg.get_dagster_logger(__name__))
+
+
+def openhands_from_env() -> OpenHandsResource | None:
+    """The resource configured from OPENHANDS_* variables, or None when OPENHANDS_URL is unset.
+
+    None means: use the built-in generator. The keys are passed as `dg.EnvVar`, so Dagster resolves them
+    in the step and shows only the variable names in run config.
+    """
+    env = os.environ
+    url = env.get("OPENHANDS_URL", "").strip()
+    if not url:
+        return None
+    return OpenHandsResource(
+        base_url=url,
+        api_key=dg.EnvVar("OPENHANDS_API_KEY") if env.get("OPENHANDS_API_KEY") else None,
+        auth_scheme="bearer" if env.get("OPENHANDS_AUTH_SCHEME", "").lower() == "bearer" else "session_key",
+        llm_model=env.get("OPENHANDS_LLM_MODEL") or DEFAULT_LLM_MODEL,
+        llm_api_key=dg.EnvVar("OPENHANDS_LLM_API_KEY") if env.get("OPENHANDS_LLM_API_KEY") else None,
+        llm_base_url=env.get("OPENHANDS_LLM_BASE_URL") or None,
+        working_root=env.get("OPENHANDS_WORKING_ROOT")
+        or str(PurePosixPath(tempfile.gettempdir()) / "spec2prod-openhands"),
+        **_numbers_from_env(env),
+    )
+
+
+def _numbers_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """OPENHANDS_MAX_ITERATIONS and OPENHANDS_TIMEOUT_S, when set; a bad value names the variable."""
+    numbers: dict[str, Any] = {}
+    for variable, field, kind in (
+        ("OPENHANDS_MAX_ITERATIONS", "max_iterations", int),
+        ("OPENHANDS_TIMEOUT_S", "timeout_s", float),
+    ):
+        raw = env.get(variable, "").strip()
+        if not raw:
+            continue
+        try:
+            numbers[field] = kind(raw)
+        except ValueError:
+            raise ValueError(f"{variable}={raw!r} is not a {kind.__name__}") from None
+    return numbers

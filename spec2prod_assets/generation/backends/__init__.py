@@ -1,0 +1,1 @@
+"""The test generators behind the `TestGenerator` protocol: CrossHair (built in) and OpenHands."""

@@ -1,0 +1,307 @@
+"""What a spec says before it is validated, and how that becomes a `ComponentSpec`.
+
+Front matter and body are read into one `Draft`, each value with the line it came from, so a value
+given twice with different contents, or one that fails validation at the end, is reported at its own
+line whichever of the two readers found it. The coercions both readers share (stages, thresholds,
+booleans, paths) live here for the same reason, and so does the final assembly: ids can only be given
+out, and defaults only filled in, once everything has been read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from pydantic import ValidationError
+
+from spec2prod_assets.spec.items import Item
+from spec2prod_assets.spec.model import (
+    AcceptanceCriterion,
+    ComponentSpec,
+    Priority,
+    QualityGates,
+    Requirement,
+    RequirementKind,
+    SpecError,
+    Stage,
+    slugify,
+)
+from spec2prod_assets.storage.safe_paths import check_relative_path
+
+# Body labels (`**Component ID:**`) and front-matter keys (`component_id:`, '_' read as ' ') -> field.
+FIELD_ALIASES = {
+    "name": "name",
+    "component": "name",
+    "component name": "name",
+    "slug": "slug",
+    "id": "slug",
+    "component id": "slug",
+    "version": "version",
+    "summary": "summary",
+    "description": "summary",
+    "source path": "source_path",
+    "source": "source_path",
+    "source directory": "source_path",
+    "tests path": "tests_path",
+    "test path": "tests_path",
+    "tests": "tests_path",
+    "tests directory": "tests_path",
+    "test directory": "tests_path",
+    "target stage": "target_stage",
+    "stage": "target_stage",
+    "coverage threshold": "coverage_threshold",
+    "coverage": "coverage_threshold",
+    "minimum coverage": "coverage_threshold",
+    "lint clean": "lint_clean",
+}
+_BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
+_STAGES = {
+    "dev": Stage.DEV,
+    "development": Stage.DEV,
+    "staging": Stage.STAGING,
+    "stage": Stage.STAGING,
+    "production": Stage.PRODUCTION,
+    "prod": Stage.PRODUCTION,
+}
+_PERCENT_RE = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*(?:%|percent\b)", re.IGNORECASE)
+_COMPARED_NUMBER_RE = re.compile(
+    r"(?:>=|≥|=>|>|=|:|\bat least|\bminimum(?: of)?)\s*([-+]?\d+(?:\.\d+)?)\b", re.IGNORECASE
+)
+_BARE_NUMBER_RE = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class Located:
+    value: Any
+    line: int
+
+
+@dataclass
+class Draft:
+    """Everything gathered from front matter and body, each value with the line it came from."""
+
+    path: str
+    fields: dict[str, Located] = field(default_factory=dict)
+    title: Located | None = None
+    overview: str | None = None
+    preamble: str | None = None
+    requirements: list[Item] = field(default_factory=list)
+    requirements_heading_line: int | None = None
+    acceptance: list[Item] = field(default_factory=list)
+    api: list[str] = field(default_factory=list)
+
+    def error(self, problem: str, line: int | None = None) -> SpecError:
+        return SpecError(self.path, problem, line)
+
+    def set(self, key: str, value: Any, line: int) -> None:
+        """Record a field; the same field twice with different values is an error, not a silent winner."""
+        previous = self.fields.get(key)
+        if previous is not None and previous.value != value:
+            raise self.error(
+                f"{_title(key)} is given twice with different values: "
+                f"{_shown(previous.value)} (line {previous.line}) and {_shown(value)}",
+                line,
+            )
+        if previous is None:
+            self.fields[key] = Located(value, line)
+
+
+def _shown(value: Any) -> str:
+    return repr(value.value if isinstance(value, Enum) else value)
+
+
+def _title(key: str) -> str:
+    return key.replace("_", " ")
+
+
+# ---------------------------------------------------------------- field values
+
+
+def field_value(key: str, value: Any, line: int, draft: Draft) -> Any:
+    """Turn a raw field into its typed value, failing at the field's own line."""
+    if key == "coverage_threshold":
+        return coverage_threshold(value, line, draft)
+    if key == "lint_clean":
+        flag = _BOOLEANS.get(value.casefold()) if isinstance(value, str) else value
+        if not isinstance(flag, bool):
+            raise draft.error(f"lint clean must be true or false, not {value!r}", line)
+        return flag
+    text = "" if value is None else str(value).strip()
+    if not text or isinstance(value, dict | list):
+        raise draft.error(f"{_title(key)} must be a non-empty text value", line)
+    if key == "target_stage":
+        return _stage(text, line, draft)
+    if key in ("source_path", "tests_path"):
+        try:
+            return check_relative_path(text)
+        except ValueError as exc:
+            raise draft.error(f"{_title(key)}: {exc}", line) from None
+    return text
+
+
+def _stage(text: str, line: int, draft: Draft) -> Stage:
+    stage = _STAGES.get(text.casefold())
+    if stage is None:
+        allowed = ", ".join(member.value for member in Stage)
+        raise draft.error(f"unknown target stage {text!r}; use one of: {allowed}", line)
+    return stage
+
+
+def coverage_threshold(value: Any, line: int, draft: Draft) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        threshold: float | None = float(value)
+    else:
+        threshold = percent_in(str(value)) if isinstance(value, str) else None
+    if threshold is None:
+        raise draft.error(f"coverage threshold {value!r} is not a percentage such as 80 or '80%'", line)
+    if not 0.0 <= threshold <= 100.0:
+        raise draft.error(f"coverage threshold {threshold:g} is outside 0..100", line)
+    return threshold
+
+
+def percent_in(text: str) -> float | None:
+    """The percentage a line states: `>= 80%`, `85 %`, `at least 75% coverage`, `: 90`, or just `90`."""
+    match = (
+        _PERCENT_RE.search(text)
+        or _COMPARED_NUMBER_RE.search(text)
+        or _BARE_NUMBER_RE.fullmatch(text.strip())
+    )
+    if match is None:
+        return None
+    return float(match.group(1) if match.groups() else match.group(0))
+
+
+def label_words(label: str) -> str:
+    """`Component ID`, `component_id` and `component-id` all read as "component id"."""
+    return " ".join(label.casefold().replace("_", " ").replace("-", " ").split())
+
+
+# ---------------------------------------------------------------- assembling the model
+
+
+def _assign_ids(items: Sequence[Item], prefix: str, what: str, draft: Draft) -> list[str]:
+    """Reject a repeated id at its second use, then number id-less items with the first free ids."""
+    first_seen: dict[str, int] = {}
+    for item in items:
+        if item.id is None:
+            continue
+        key = item.id.casefold()
+        if key in first_seen:
+            raise draft.error(
+                f"duplicate {what} id {item.id} (first used at line {first_seen[key]})", item.line
+            )
+        first_seen[key] = item.line
+    numbers = itertools.count(1)
+    ids = []
+    for item in items:
+        item_id = item.id or next(
+            candidate
+            for candidate in (f"{prefix}-{number}" for number in numbers)
+            if candidate.casefold() not in first_seen
+        )
+        ids.append(item_id)
+    return ids
+
+
+def build_spec(draft: Draft, sha256: str) -> ComponentSpec:
+    """The model, once everything is read: defaults filled in, ids given out, the model's own checks last."""
+    name = _name(draft)
+    slug = draft.fields.get("slug") or Located(slugify(name.value), name.line)
+    if not slug.value:
+        raise draft.error(f"cannot make a component id from the name {name.value!r}; give one", name.line)
+    requirements = _requirements(draft)
+    acceptance = _acceptance_criteria(draft)
+    summary = draft.fields.get("summary")
+    coverage = draft.fields.get("coverage_threshold")
+    lint_clean = draft.fields.get("lint_clean")
+    lines = {key: located.line for key, located in draft.fields.items()} | {"name": name.line}
+    lines["slug"] = slug.line
+    try:
+        return ComponentSpec(
+            name=name.value,
+            slug=slug.value,
+            version=_field_or(draft, "version", "0.1.0"),
+            summary=summary.value if summary else draft.overview or draft.preamble or "",
+            requirements=requirements,
+            acceptance_criteria=acceptance,
+            api=tuple(dict.fromkeys(draft.api)),
+            quality_gates=QualityGates(
+                coverage_threshold_pct=coverage.value if coverage else 80.0,
+                lint_clean=lint_clean.value if lint_clean else True,
+            ),
+            source_path=_field_or(draft, "source_path", f"src/{slug.value}"),
+            tests_path=_field_or(draft, "tests_path", f"tests/{slug.value}"),
+            target_stage=_field_or(draft, "target_stage", Stage.PRODUCTION),
+            spec_path=draft.path,
+            spec_sha256=sha256,
+        )
+    except ValidationError as exc:
+        raise _spec_error_from(exc, draft, lines) from None
+
+
+def _field_or(draft: Draft, key: str, default: Any) -> Any:
+    located = draft.fields.get(key)
+    return located.value if located else default
+
+
+def _name(draft: Draft) -> Located:
+    """A `name` field wins over the title: a title may say more than the name ("X: a tiny example")."""
+    if "name" in draft.fields:
+        return draft.fields["name"]
+    if draft.title is not None and draft.title.value:
+        return draft.title
+    raise draft.error(
+        "the component has no name: start the spec with a '# <Name>' title "
+        "or give 'name:' in the front matter",
+        draft.title.line if draft.title else None,
+    )
+
+
+def _requirements(draft: Draft) -> tuple[Requirement, ...]:
+    if not draft.requirements:
+        if draft.requirements_heading_line is not None:
+            raise draft.error(
+                "the requirements section lists no requirements; add bullets such as '- FR-1: ...'",
+                draft.requirements_heading_line,
+            )
+        raise draft.error(
+            "no requirements: add a '## Requirements' section with bullets such as '- FR-1: ...' "
+            "or a 'requirements' list in the front matter"
+        )
+    ids = _assign_ids(draft.requirements, "R", "requirement", draft)
+    for item, item_id in zip(draft.requirements, ids, strict=True):
+        if not item.text:
+            raise draft.error(f"requirement {item_id} has no text", item.line)
+    return tuple(
+        Requirement(
+            id=item_id,
+            text=item.text,
+            kind=item.kind or RequirementKind.FUNCTIONAL,
+            priority=item.priority or Priority.MUST,
+        )
+        for item, item_id in zip(draft.requirements, ids, strict=True)
+    )
+
+
+def _acceptance_criteria(draft: Draft) -> tuple[AcceptanceCriterion, ...]:
+    ids = _assign_ids(draft.acceptance, "AC", "acceptance criterion", draft)
+    for item, item_id in zip(draft.acceptance, ids, strict=True):
+        if not item.text:
+            raise draft.error(f"acceptance criterion {item_id} has no text", item.line)
+    return tuple(
+        AcceptanceCriterion(id=item_id, text=item.text)
+        for item, item_id in zip(draft.acceptance, ids, strict=True)
+    )
+
+
+def _spec_error_from(exc: ValidationError, draft: Draft, lines: dict[str, int]) -> SpecError:
+    """The model's own checks (the slug's form, say) are the last line of defence; keep their line too."""
+    error = exc.errors()[0]
+    location = [str(part) for part in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    problem = message if error["type"] == "value_error" else f"{'.'.join(location)}: {message}"
+    return draft.error(problem, lines.get(location[0]) if location else None)

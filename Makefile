@@ -8,7 +8,7 @@ DAGSTER_HOME_DIR ?= $(CURDIR)/.dagster_home
 SPECS ?= examples/demo/specs/*.md
 PORT ?= 3000
 
-.PHONY: install run dev test test-fast lint typecheck validate clean browser-deps openhands-deps bench
+.PHONY: install run dev test test-fast lint typecheck validate clean browser-deps openhands-deps system-deps bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,25 +23,29 @@ $(DAGSTER_HOME_DIR)/dagster.yaml: dagster.yaml
 	cp dagster.yaml $@
 
 ## run: take the bundled example's specs to production (the main job), printing each stage
-run: install $(DAGSTER_HOME_DIR)/dagster.yaml
+run: install system-deps $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/spec2prod run $(SPECS) --stage production
 
 ## dev: the Dagster UI (webserver + daemon, so the sensor runs) on http://127.0.0.1:$(PORT)
-dev: install $(DAGSTER_HOME_DIR)/dagster.yaml
+dev: install system-deps $(DAGSTER_HOME_DIR)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -m spec2prod_assets.definitions -h 127.0.0.1 -p $(PORT)
 
 ## test: lint, types, definitions, then the whole suite (what CI runs): unit, e2e with the real
 ## dagster CLI, dagster dev and Chromium, and the real OpenHands agent server
-test: install browser-deps openhands-deps lint typecheck validate
-	OPENHANDS_REAL_REQUIRED=1 SPEC2PROD_BROWSER_REQUIRED=1 $(BIN)/python -m pytest -q
+test: install system-deps browser-deps openhands-deps lint typecheck validate
+	OPENHANDS_REAL_REQUIRED=1 SPEC2PROD_BROWSER_REQUIRED=1 SPEC2PROD_SANDBOX_REQUIRED=1 $(BIN)/python -m pytest -q
 
 ## test-fast: unit tests only, for everyday work (no dagster dev, no browser, no agent server)
-test-fast: install
-	$(BIN)/python -m pytest -q -m "not e2e and not openhands_real"
+test-fast: install system-deps
+	$(BIN)/python -m pytest -q -m "not e2e and not openhands_real and not slow"
+
+## system-deps: Debian's bubblewrap, the sandbox every run of untrusted code goes through (silent when present)
+system-deps:
+	bash scripts/install_debian_packages.sh bwrap=bubblewrap prlimit=util-linux
 
 ## browser-deps: Debian's chromium + chromium-driver for the browser tests (silent when present)
 browser-deps:
-	bash scripts/install_chromium.sh
+	bash scripts/install_debian_packages.sh chromium=chromium chromedriver=chromium-driver
 
 ## openhands-deps: a Python 3.12 venv with the real OpenHands agent server, for its tests
 openhands-deps:

@@ -101,8 +101,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    budgeted = build_spec_sensor()
-    unbounded = build_spec_sensor(parse_budget_s=float("inf"))
+    budgeted = build_spec_sensor(quiet_s=0.0)
+    unbounded = build_spec_sensor(parse_budget_s=float("inf"), quiet_s=0.0)
     drained_ticks: list[int] = []
 
     def context(

@@ -3,7 +3,8 @@
 Assets hand each other small typed records (pydantic models) that point at the real artifacts
 (working trees, reports, bundles) by path and hash. JSON on disk, written atomically, keeps runs
 readable by people and independent of the executor: a step in another process, or a later run,
-reads exactly what the upstream step wrote.
+reads exactly what the upstream step wrote. A step killed mid-write leaves a locked-then-abandoned
+temporary; the next value written to the same folder removes every such one that no live step holds.
 """
 
 from pathlib import Path
@@ -13,7 +14,7 @@ import dagster as dg
 from pydantic import BaseModel, TypeAdapter
 
 from resources.project import ProjectResource
-from spec2prod_assets.storage.atomic_files import write_text_atomically
+from spec2prod_assets.storage.atomic_files import remove_abandoned_temporaries, write_text_atomically
 
 
 class ArtifactIOManager(dg.ConfigurableIOManager):
@@ -33,6 +34,8 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
                 f"{context.asset_key.to_user_string()} must return a pydantic model, got {type(obj)}"
             )
         path = self._path(context)
+        if path.parent.is_dir():
+            remove_abandoned_temporaries(path.parent, ".*.json.*.tmp")
         write_text_atomically(path, obj.model_dump_json(indent=2))
         context.add_output_metadata({"artifact": dg.MetadataValue.path(str(path))})
 

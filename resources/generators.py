@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 import dagster as dg
 from pydantic import Field
@@ -63,6 +64,10 @@ class OpenHandsResource(dg.ConfigurableResource):
     backoff_max_s: float = Field(default=30.0, description="Longest wait between retries.")
     circuit_breaker_threshold: int = Field(default=5, description="Consecutive failed calls that open it.")
     circuit_breaker_reset_s: float = Field(default=60.0, description="How long it stays open.")
+    allow_insecure: bool = Field(
+        default=False,
+        description="Send keys over plain HTTP to another machine (OPENHANDS_ALLOW_INSECURE=1).",
+    )
 
     def get_generator(self) -> OpenHandsGenerator:
         """A generator for this server; every one for the same server shares its circuit breaker."""
@@ -82,6 +87,7 @@ class OpenHandsResource(dg.ConfigurableResource):
             backoff_max_s=self.backoff_max_s,
             circuit_breaker_threshold=self.circuit_breaker_threshold,
             circuit_breaker_reset_s=self.circuit_breaker_reset_s,
+            allow_insecure=self.allow_insecure,
         )
         return OpenHandsGenerator(settings, log=dg.get_dagster_logger(__name__))
 
@@ -97,7 +103,8 @@ def openhands_from_env() -> OpenHandsResource | None:
     if not url:
         return None
     return OpenHandsResource(
-        base_url=url,
+        # Credentials in the URL stay out of the run config Dagster shows: only the variable's name.
+        base_url=dg.EnvVar("OPENHANDS_URL") if urlsplit(url).password is not None else url,
         api_key=dg.EnvVar("OPENHANDS_API_KEY") if env.get("OPENHANDS_API_KEY") else None,
         auth_scheme="bearer" if env.get("OPENHANDS_AUTH_SCHEME", "").lower() == "bearer" else "session_key",
         llm_model=env.get("OPENHANDS_LLM_MODEL") or DEFAULT_LLM_MODEL,
@@ -105,8 +112,17 @@ def openhands_from_env() -> OpenHandsResource | None:
         llm_base_url=env.get("OPENHANDS_LLM_BASE_URL") or None,
         working_root=env.get("OPENHANDS_WORKING_ROOT")
         or str(PurePosixPath(tempfile.gettempdir()) / "spec2prod-openhands"),
+        allow_insecure=_flag_from_env(env, "OPENHANDS_ALLOW_INSECURE"),
         **_numbers_from_env(env),
     )
+
+
+def _flag_from_env(env: Mapping[str, str], variable: str) -> bool:
+    """An opt-in: unset, empty or 0 is off, 1 is on; anything else is refused, naming the variable."""
+    raw = env.get(variable, "").strip()
+    if raw not in ("", "0", "1"):
+        raise ValueError(f"{variable}={raw!r} is not 0 or 1")
+    return raw == "1"
 
 
 def _numbers_from_env(env: Mapping[str, str]) -> dict[str, Any]:

@@ -15,14 +15,19 @@ What happens to a spec:
   then the remaining one runs, unchanged;
 - deleted: the tick reports it and forgets the file; its partition and run history stay.
 
-Parsing costs milliseconds per spec, so a bulk import of thousands of specs is spread over a few
-ticks by a parse budget; runs are only requested once every changed spec is parsed, so a duplicate
-slug in a part not yet read can never let its twin slip through.
+A spec is only read once it is stable: its last change is at least `quiet_s` old, or it had the same
+content on the previous tick (it is then `pending` in the cursor meanwhile), so a half-written spec whose
+prefix happens to parse never starts a run. A file name that is not valid UTF-8 is reported and
+skipped (Dagster rejects such a tag), and a file that is not a regular file is never opened.
+
+Parsing costs milliseconds per spec, so a bulk import of thousands of specs is spread over ticks by a
+parse budget; runs are requested for what each tick parsed, at once, so the first run of a bulk import
+starts on the first tick. The price: a duplicate slug whose twin is only parsed on a later tick lets the
+first one run; from then on neither runs again until one is renamed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -33,9 +38,10 @@ from pathlib import Path
 import dagster as dg
 
 from resources.project import ProjectResource
+from sensors.spec_looks import look, name_problem
 from spec2prod_assets.pipeline.jobs import SPEC_TO_PRODUCTION
 from spec2prod_assets.pipeline.partitions import specs_partitions
-from spec2prod_assets.spec.model import SpecError
+from spec2prod_assets.spec.model import SpecError, clipped
 from spec2prod_assets.spec.parser import find_spec_files, parse_spec
 
 JOB_ENV = "SPEC2PROD_SENSOR_JOB"
@@ -43,6 +49,8 @@ INTERVAL_ENV = "SPEC2PROD_SENSOR_INTERVAL_S"
 DEFAULT_JOB = SPEC_TO_PRODUCTION
 DEFAULT_INTERVAL_S = 30
 DEFAULT_PARSE_BUDGET_S = 0.25  # seconds of parsing per tick; keeps a bulk-import tick well under 1 s
+DEFAULT_QUIET_S = 2.0  # a spec changed more recently than this waits for the next tick to look again
+MAX_CURSOR_ERROR_CHARS = 300  # the cursor holds one error per broken spec: keep each one short
 CURSOR_VERSION = 1
 RUN_KEY_HASH_CHARS = 16
 SPEC_PATH_TAG = "spec2prod/spec_path"
@@ -62,8 +70,11 @@ class SpecEntry:
     slug: str | None = None
     error: str | None = None
     requested: bool = False
+    pending: bool = False  # seen with this content once, too recently changed to be read yet
 
     def to_json(self) -> dict[str, str | bool]:
+        if self.pending:
+            return {"sha": self.sha, "pending": True}
         if self.error is not None:
             return {"sha": self.sha, "error": self.error}
         return {"sha": self.sha, "slug": self.slug or "", "requested": self.requested}
@@ -72,6 +83,8 @@ class SpecEntry:
     def from_json(raw: object) -> SpecEntry:
         if not isinstance(raw, dict) or not isinstance(raw.get("sha"), str):
             raise ValueError(f"not a spec entry: {raw!r}")
+        if raw.get("pending") is True:
+            return SpecEntry(sha=raw["sha"], pending=True)
         if isinstance(raw.get("error"), str):
             return SpecEntry(sha=raw["sha"], error=raw["error"])
         if not isinstance(raw.get("slug"), str) or not raw["slug"]:
@@ -101,6 +114,7 @@ class TickPlan:
     infos: list[str] = field(default_factory=list)
     changed: int = 0
     deferred: int = 0
+    waiting: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     duplicates: dict[str, list[str]] = field(default_factory=dict)
 
@@ -124,6 +138,7 @@ class TickPlan:
         ]
         parts = [
             head,
+            _listing("Still being written (read once unchanged)", self.waiting),
             _listing("Broken (fix the file to retry)", broken),
             _listing("Duplicate slugs (rename or remove one)", duplicated),
             _listing("Deleted (partition and history kept)", self.deleted),
@@ -163,18 +178,32 @@ def plan_tick(
     *,
     parse_budget_s: float = DEFAULT_PARSE_BUDGET_S,
     clock: Callable[[], float] = time.perf_counter,
+    quiet_s: float = DEFAULT_QUIET_S,
+    now: Callable[[], float] = time.time,
 ) -> TickPlan:
     """Compare the specs on disk with the cursor and decide which runs and partitions to request."""
     files = {_spec_key(path, project_root): path for path in find_spec_files(project_root)}
     plan = TickPlan(entries={})
     changed: list[tuple[str, str]] = []
     for key, path in files.items():
-        sha = _content_sha(path)
         entry = previous.get(key)
-        if entry is not None and entry.sha == sha:
+        bad_name = name_problem(key)
+        if bad_name is not None:
+            plan.entries[key] = SpecEntry(sha="", error=bad_name)
+            if entry is None or entry.error != bad_name:
+                plan.warnings.append(f"Skipping a spec: {bad_name}")
+            continue
+        sha, stable = look(path, now(), quiet_s)
+        if entry is not None and entry.sha == sha and not entry.pending:
             plan.entries[key] = entry
-        else:
+        elif stable or (entry is not None and entry.pending and entry.sha == sha):
             changed.append((key, sha))
+        else:
+            plan.entries[key] = SpecEntry(sha=sha, pending=True)
+            plan.waiting.append(key)
+            plan.infos.append(
+                f"Spec {key} changed less than {quiet_s:g} s ago; it is read once it is unchanged."
+            )
     plan.changed = len(changed)
 
     started = clock()
@@ -182,7 +211,9 @@ def plan_tick(
         if index > 0 and clock() - started > parse_budget_s:
             plan.deferred = len(changed) - index
             # Keep the old entry (if any) so the next tick still sees this file as changed, not new.
-            plan.entries.update({k: previous[k] for k, _ in changed[index:] if k in previous})
+            plan.entries.update(
+                {k: previous[k] for k, _ in changed[index:] if k in previous and not previous[k].pending}
+            )
             break
         plan.entries[key] = _parse_entry(files[key], project_root, sha)
         entry = plan.entries[key]
@@ -198,9 +229,8 @@ def plan_tick(
     if plan.deferred:
         plan.infos.append(
             f"Parsed {plan.changed - plan.deferred} of {plan.changed} new or changed specs within "
-            f"{parse_budget_s:g} s; the other {plan.deferred} next tick, then runs are requested."
+            f"{parse_budget_s:g} s; runs for these now, the other {plan.deferred} on the next ticks."
         )
-        return plan
 
     claims: dict[str, list[str]] = {}
     for key, entry in sorted(plan.entries.items()):
@@ -223,7 +253,7 @@ def plan_tick(
             continue
         plan.entries[key] = replace(entry, requested=True)
         plan.runs.append(PlannedRun(slug=slug, spec_path=key, sha=entry.sha))
-        if key not in previous:
+        if key not in previous or previous[key].pending:
             status = "is new"
         elif key in changed_keys:
             status = "changed"
@@ -241,6 +271,7 @@ def build_spec_sensor(
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
     *,
     parse_budget_s: float = DEFAULT_PARSE_BUDGET_S,
+    quiet_s: float = DEFAULT_QUIET_S,
     name: str = "spec_sensor",
 ) -> dg.SensorDefinition:
     """A spec sensor for `job_name`; running by default so `dagster dev` reacts to specs at once."""
@@ -262,6 +293,7 @@ def build_spec_sensor(
             previous,
             context.instance.get_dynamic_partitions(specs_partitions.name),
             parse_budget_s=parse_budget_s,
+            quiet_s=quiet_s,
         )
         for message in plan.warnings:
             context.log.warning(message)
@@ -307,20 +339,11 @@ def _spec_key(path: Path, project_root: Path) -> str:
     return path.relative_to(project_root).as_posix()
 
 
-def _content_sha(path: Path) -> str:
-    """sha256 of the file's bytes; "" when unreadable, so an unreadable file is reported only once."""
-    try:
-        with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
-    except OSError:
-        return ""
-
-
 def _parse_entry(path: Path, project_root: Path, sha: str) -> SpecEntry:
     try:
         spec = parse_spec(path, project_root)
     except SpecError as exc:
-        return SpecEntry(sha=sha, error=str(exc))
+        return SpecEntry(sha=sha, error=clipped(str(exc), MAX_CURSOR_ERROR_CHARS))
     # The parser hashes the bytes it read; if the file changed in between, its hash is the truth.
     return SpecEntry(sha=spec.spec_sha256, slug=spec.slug)
 

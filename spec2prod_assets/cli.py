@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except SpecError as exc:
-        print(f"spec2prod: bad spec: {exc}", file=sys.stderr)
+        _report_bad_spec(exc)
         return 2
 
 
@@ -56,22 +56,38 @@ def _register(args: argparse.Namespace) -> int:
         )
         return 2
     slugs = []
+    bad = 0
     for spec_file in args.specs:
         root = args.project_root or project_root_of(spec_file.resolve())
-        slugs.append(parse_spec(spec_file.resolve(), root.resolve()).slug)
-    added = set(register_partitions(instance, slugs))
+        try:
+            slugs.append(parse_spec(spec_file.resolve(), root.resolve()).slug)
+        except SpecError as exc:
+            _report_bad_spec(exc)
+            bad += 1
+    added = set(register_partitions(instance, slugs)) if slugs else set()
     for slug in slugs:
         print(f"{slug}\t{'registered' if slug in added else 'already registered'}")
-    return 0
+    return 2 if bad else 0
 
 
 def _run(args: argparse.Namespace) -> int:
     failures = 0
+    bad = 0
     for spec_file in args.specs:
-        result = run_workflow(spec_file, args.stage, args.mode, project_root=args.project_root)
+        try:
+            result = run_workflow(spec_file, args.stage, args.mode, project_root=args.project_root)
+        except SpecError as exc:
+            _report_bad_spec(exc)
+            bad += 1
+            continue
         _print_result(result)
         failures += not result.success
-    return 1 if failures else 0
+    return 2 if bad else 1 if failures else 0
+
+
+def _report_bad_spec(exc: SpecError) -> None:
+    """One line per bad spec, so the good specs given beside it still register or run."""
+    print(f"spec2prod: bad spec: {exc}", file=sys.stderr)
 
 
 def _print_result(result: WorkflowResult) -> None:

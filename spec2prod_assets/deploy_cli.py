@@ -2,7 +2,9 @@
 
 `spec2prod releases|history|rollback ENV COMPONENT` read and change the same deploy root the local
 deployer writes (the command deployer's state root has the same layout, so `releases` and `history`
-read it too). Each subcommand sets `handler(args) -> exit code` on the parsed namespace.
+read it too). Each subcommand sets `handler(args) -> exit code` on the parsed namespace. Damaged state
+(a `current` that is not a link, a corrupt release record, a skipped history line) never stops a
+listing: each problem is one warning line on stderr, and the listing shows what is readable.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ def _fail(command: str, message: str) -> int:
     return 1
 
 
+def _warn(command: str, problems: list[str]) -> None:
+    for problem in problems:
+        print(f"spec2prod {command}: warning: {problem}", file=sys.stderr)
+
+
 def _existing_store(args: argparse.Namespace) -> ReleaseStore:
     root: Path = args.deploy_root or ProjectResource().deploy_path
     return ReleaseStore(root, args.environment, args.component).require_existing()
@@ -61,6 +68,7 @@ def _releases(args: argparse.Namespace) -> int:
         store = _existing_store(args)
     except DeployError as exc:
         return _fail("releases", str(exc))
+    _warn("releases", store.release_problems())
     infos = store.infos()
     if not infos:
         return _fail("releases", f"{store.label} has no complete release")
@@ -76,7 +84,9 @@ def _history(args: argparse.Namespace) -> int:
         store = _existing_store(args)
     except DeployError as exc:
         return _fail("history", str(exc))
-    entries = store.history()[-args.tail :] if args.tail > 0 else []
+    read = store.read_history()
+    _warn("history", list(read.skipped))
+    entries = list(read.entries)[-args.tail :] if args.tail > 0 else []
     if not entries:
         return _fail("history", f"{store.label} has no history yet")
     for entry in entries:

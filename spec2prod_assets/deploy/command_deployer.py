@@ -12,15 +12,19 @@ of `commands.clean_env` (plus the variables named in `inherit_env`, e.g. KUBECON
     SPEC2PROD_ACTION               deploy, promote or rollback
     SPEC2PROD_PREVIOUS_RELEASE_ID  the release live before ("" if none)
 
-The rollback command is told the release to return to in SPEC2PROD_RELEASE_ID and SPEC2PROD_BUNDLE.
+The rollback command is told the release to return to in SPEC2PROD_RELEASE_ID and SPEC2PROD_BUNDLE;
+SPEC2PROD_PREVIOUS_RELEASE_ID names the validated release a failure would go back to.
 What the target runs is tracked in the same release store as the local deployer (records, no files),
-so the lock, the history, bad markers and the console commands work the same for both.
+so the lock, the history, bad markers and the console commands work the same for both. `current` is
+switched *before* a command touches the target: a deployer killed after its command never leaves
+records that name the old release while the target runs the new one; the next deploy records the
+interrupted release as failed (`store_repair`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from spec2prod_assets.deploy.model import (
@@ -31,7 +35,7 @@ from spec2prod_assets.deploy.model import (
     HealthResult,
     check_with_retries,
 )
-from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore
+from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore, mark_bad_or_say_why
 from spec2prod_assets.deploy.store_backed import NewRelease, StoreBackedDeployer
 from spec2prod_assets.runtime.processes import CommandError, CommandResult, clean_env, run_command
 
@@ -62,6 +66,7 @@ class CommandDeployer(StoreBackedDeployer):
         keep_releases: int = 10,
         working_dir: Path | None = None,
         inherit_env: Sequence[str] = (),
+        on_step: Callable[[str], None] | None = None,
     ) -> None:
         if not (deploy_command.strip() and health_command.strip() and rollback_command.strip()):
             raise ValueError("the command deployer needs a deploy, a health and a rollback command")
@@ -79,6 +84,8 @@ class CommandDeployer(StoreBackedDeployer):
         self.keep_releases = keep_releases
         self.working_dir = working_dir or Path.cwd()
         self.inherit_env = tuple(inherit_env)
+        self._on_step = on_step
+        """Called with 'after_command' once a deploy or rollback command returns: where tests crash it."""
 
     @property
     def state_root(self) -> Path:
@@ -88,17 +95,17 @@ class CommandDeployer(StoreBackedDeployer):
         """Run the deploy command, then the health command; on failure the rollback command restores the
         previous release and `DeploymentFailed` (or `HealthCheckFailed`) is raised."""
         store = release.store
-        previous = store.record(release.live_id) if release.live_id else None
         record = release.mark_complete()
         store.prune(self.keep_releases)
-        return self._apply(store, record, release.action, self.deploy_command, previous, release.started)
+        return self._apply(
+            store, record, release.action, self.deploy_command, release.fallback, release.started
+        )
 
     def _bring_back(
-        self, store: ReleaseStore, record: ReleaseRecord, current: str | None, started: float
+        self, store: ReleaseStore, record: ReleaseRecord, fallback: ReleaseRecord | None, started: float
     ) -> DeploymentOutcome:
         """Run the rollback command for `record` (`rollback` picked it), then the health command."""
-        previous = store.record(current) if current else None
-        return self._apply(store, record, "rollback", self.rollback_command, previous, started)
+        return self._apply(store, record, "rollback", self.rollback_command, fallback, started)
 
     def _apply(
         self,
@@ -110,9 +117,11 @@ class CommandDeployer(StoreBackedDeployer):
         started: float,
     ) -> DeploymentOutcome:
         env = self._env(record, action, previous)
+        store.switch_current(record.release_id)  # from here on the target may run (part of) this release
         applied = self._run(command, env)
+        if self._on_step is not None:
+            self._on_step("after_command")
         logs = [_section(action, applied)]
-        store.switch_current(record.release_id)  # from here on the target runs (part of) this release
         if applied.ok:
             health = check_with_retries(
                 lambda: self._run(self.health_command, env),
@@ -125,7 +134,6 @@ class CommandDeployer(StoreBackedDeployer):
             )
         if health.ok:
             return store.conclude(record, action, health, started=started, command_output="\n".join(logs))
-        store.mark_bad(record.release_id, health.summary)
         rolled_back = False
         if previous is None:
             store.switch_current(None)
@@ -142,6 +150,7 @@ class CommandDeployer(StoreBackedDeployer):
                     f"the rollback command to {previous.release_id} {_verdict(restored)}: the target's state "
                     f"is unknown; current stays on the bad release {record.release_id}"
                 )
+        message += mark_bad_or_say_why(store, record.release_id, health.summary)
         outcome = store.conclude(
             record,
             action,

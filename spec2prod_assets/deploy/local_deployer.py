@@ -2,8 +2,10 @@
 
 A deploy unpacks the bundle into a new `releases/<release_id>/`, marks it complete, switches `current`
 to it by one atomic rename and runs the release's own tests against it. If they fail, `current` goes
-back to what was live before and the release is marked bad. Each step is crash-safe: a deploy killed
-anywhere before the switch leaves the old release live, and its leftovers are cleared by the next one.
+back first (to the validated fallback: never a missing, bad or unchecked release) and only then is the
+release marked bad, so a failure to write the marker (a full disk) cannot leave the bad release live.
+Each step is crash-safe: a deploy killed anywhere before the switch leaves the old release live, one
+killed after it leaves a release that nothing treats as healthy, and the next deploy repairs both.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ from spec2prod_assets.deploy.model import (
     HealthResult,
     check_with_retries,
 )
-from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore
+from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore, mark_bad_or_say_why
 from spec2prod_assets.deploy.store_backed import NewRelease, StoreBackedDeployer
 from spec2prod_assets.release.bundle import ReleaseManifest, read_manifest, unpack_bundle
 from spec2prod_assets.runtime.processes import clean_env, python_tool, run_command
+from spec2prod_assets.runtime.sandbox import Sandbox
 from spec2prod_assets.storage.working_copies import import_root
 
 HealthCheck = Callable[[Path, ReleaseManifest], HealthResult]
 """Checks the release unpacked in the given folder; the default runs its health tests with pytest."""
 
 StepHook = Callable[[str], None]
-"""Called at 'before_unpack', 'after_unpack', 'before_switch', 'after_switch': where tests crash a deploy."""
+"""Called at 'before_unpack', 'after_unpack', 'before_switch', 'after_switch', and after a failed health
+check at 'before_switch_back' and 'after_switch_back': where tests crash a deploy."""
 
 
 class PytestHealthCheck:
@@ -61,7 +65,11 @@ class PytestHealthCheck:
         ]
         env = clean_env({"PYTHONPATH": str(release_dir / import_root(manifest.source_path))})
         return check_with_retries(
-            lambda: run_command(args, cwd=release_dir, timeout_s=self.timeout_s, env=env),
+            # The release's own tests are untrusted code run beside the live release: sandboxed, with
+            # the release folder read-only, so a health check can never change what it checks.
+            lambda: run_command(
+                args, cwd=release_dir, timeout_s=self.timeout_s, env=env, sandbox=Sandbox(writable=())
+            ),
             attempts=self.attempts,
             interval_s=self.interval_s,
         )
@@ -103,21 +111,21 @@ class LocalReleaseDeployer(StoreBackedDeployer):
         self._step("after_unpack")
         record = release.mark_complete()
         self._step("before_switch")
-        outcome = self._activate(store, record, release.action, release.live_id, release.started)
+        outcome = self._activate(store, record, release.action, release.fallback, release.started)
         store.prune(self.keep_releases)
         return _healthy_or_raise(outcome)
 
     def _bring_back(
-        self, store: ReleaseStore, record: ReleaseRecord, current: str | None, started: float
+        self, store: ReleaseStore, record: ReleaseRecord, fallback: ReleaseRecord | None, started: float
     ) -> DeploymentOutcome:
-        return _healthy_or_raise(self._activate(store, record, "rollback", current, started))
+        return _healthy_or_raise(self._activate(store, record, "rollback", fallback, started))
 
     def _activate(
         self,
         store: ReleaseStore,
         record: ReleaseRecord,
         action: DeployAction,
-        previous: str | None,
+        previous: ReleaseRecord | None,
         started: float,
     ) -> DeploymentOutcome:
         release_dir = store.release_dir(record.release_id)
@@ -131,13 +139,15 @@ class LocalReleaseDeployer(StoreBackedDeployer):
             )
         if health.ok:
             return store.conclude(record, action, health, started=started)
-        store.mark_bad(record.release_id, health.summary)
+        self._step("before_switch_back")
         if previous is not None:
-            store.switch_current(previous)
-            message = f"health check failed; current switched back to {previous}"
+            store.switch_current(previous.release_id)
+            message = f"health check failed; current switched back to {previous.release_id}"
         else:
             store.switch_current(None)
-            message = "health check failed on the first release; current removed: nothing good to serve"
+            message = "health check failed and no earlier healthy release; current removed: nothing to serve"
+        self._step("after_switch_back")
+        message += mark_bad_or_say_why(store, record.release_id, health.summary)
         return store.conclude(
             record, action, health, started=started, rolled_back=previous is not None, message=message
         )

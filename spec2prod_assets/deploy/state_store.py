@@ -5,34 +5,32 @@ Layout under `<root>/<environment>/<component>/`:
     releases/<release_id>/release.json   completion marker (written last, atomically): id, full sha256
     releases/<release_id>/BAD            the release failed its health check; rollbacks skip it
     current -> releases/<release_id>     the live release, switched by one atomic rename
-    history.jsonl                        append-only, one `HistoryEntry` per line
+    history.jsonl                        append-only, one `HistoryEntry` per line (see `history_log`)
     deploy.lock, deploy.lock.json        the kernel lock and the holder it names
 
 Everything that changes this state runs under `locked()`: one deploy or rollback at a time, so an
-incomplete release found while holding the lock belongs to a deploy that died and can be removed.
+incomplete release found while holding the lock belongs to a deploy that died and can be removed
+(`store_repair`). Reads never fail on damaged state: what is wrong is listed by `problems()`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shutil
-import socket
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import filelock
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from spec2prod_assets.deploy.environment_lock import hold_environment
+from spec2prod_assets.deploy.history_log import HistoryRead, append_entry, read_entries
 from spec2prod_assets.deploy.model import (
     DeployAction,
     DeployError,
-    DeployLockedError,
     DeploymentOutcome,
     HealthResult,
     HistoryEntry,
@@ -43,8 +41,8 @@ from spec2prod_assets.storage.atomic_files import write_text_atomically
 
 RELEASE_MARKER = "release.json"
 BAD_MARKER = "BAD"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_RELEASE_ID_RE = re.compile(r"^\d{8}T\d{12}-[0-9a-f]{12}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_RELEASE_ID_RE = re.compile(r"\d{8}T\d{12}-[0-9a-f]{12}")
 
 
 def utc_now() -> str:
@@ -57,7 +55,7 @@ def new_release_id(bundle_sha256: str) -> str:
 
 
 def check_release_id(release_id: str) -> str:
-    if not _RELEASE_ID_RE.match(release_id):
+    if not _RELEASE_ID_RE.fullmatch(release_id):
         raise DeployError(
             f"{release_id!r} is not a release id (expected yyyymmddTHHMMSSffffff-<sha256[:12]>)"
         )
@@ -77,25 +75,12 @@ class ReleaseRecord(BaseModel):
     component: str
 
 
-class LockHolder(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    pid: int
-    host: str
-    since: str
-    release: str
-    action: str
-
-    def describe(self) -> str:
-        return f"pid {self.pid} on {self.host} since {self.since} ({self.action} of {self.release})"
-
-
 class ReleaseStore:
     """Releases, `current`, history and lock of one environment of one component."""
 
     def __init__(self, root: Path, environment: str, component: str) -> None:
         for kind, name in (("environment", environment), ("component", component)):
-            if not _NAME_RE.match(name):
+            if not _NAME_RE.fullmatch(name):
                 raise DeployError(f"{kind} {name!r} must be letters, digits, '_', '-' or '.'")
         self.root = root
         self.environment = environment
@@ -104,8 +89,8 @@ class ReleaseStore:
         self.releases_dir = self.dir / "releases"
         self.current_link = self.dir / "current"
         self.history_file = self.dir / "history.jsonl"
-        self._lock_file = self.dir / "deploy.lock"
-        self._holder_file = self.dir / "deploy.lock.json"
+        self.notes: list[str] = []
+        """What this store repaired while it held the lock; `conclude` adds them to the outcome's message."""
 
     @property
     def label(self) -> str:
@@ -120,57 +105,42 @@ class ReleaseStore:
             raise DeployError(f"nothing is deployed to {self.label} under {self.root}")
         return self
 
-    @contextlib.contextmanager
-    def locked(self, release: str, action: str) -> Iterator[None]:
-        """Hold the environment or fail at once naming the holder; the kernel drops the lock with the
-        process, so a killed deploy never blocks the next one."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(
-            self._lock_file, timeout=0, fallback_to_soft=False, preserve_lock_file=True, thread_local=False
-        )
-        try:
-            lock.acquire()
-        except filelock.Timeout:
-            raise DeployLockedError(
-                f"{self.label} is locked by another deploy: {self._describe_holder()} "
-                f"(lock file {self._lock_file})"
-            ) from None
-        try:
-            holder = LockHolder(
-                pid=os.getpid(), host=socket.gethostname(), since=utc_now(), release=release, action=action
-            )
-            write_text_atomically(self._holder_file, holder.model_dump_json())
-            yield
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                self._holder_file.unlink()
-            lock.release()
-
-    def _describe_holder(self) -> str:
-        try:
-            return LockHolder.model_validate_json(self._holder_file.read_text()).describe()
-        except (OSError, ValidationError):
-            return "holder unknown (it has not written its name yet)"
+    def locked(self, release: str, action: str) -> contextlib.AbstractContextManager[None]:
+        """Hold the environment or fail at once naming the holder (see `environment_lock`)."""
+        return hold_environment(self.dir, self.label, release, action)
 
     def release_dir(self, release_id: str) -> Path:
         return self.releases_dir / check_release_id(release_id)
 
     def record(self, release_id: str) -> ReleaseRecord | None:
+        """The release's completion record; None when it is missing or corrupt (not a release, then)."""
+        return self.read_record(release_id)[0]
+
+    def read_record(self, release_id: str) -> tuple[ReleaseRecord | None, str | None]:
+        """The record, or None and why it is unusable (None too when the release is simply incomplete)."""
         marker = self.release_dir(release_id) / RELEASE_MARKER
         try:
-            return ReleaseRecord.model_validate_json(marker.read_text())
+            record = ReleaseRecord.model_validate_json(marker.read_bytes())
         except FileNotFoundError:
-            return None
+            return None, None
+        except (OSError, ValidationError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return None, f"release {release_id} has a corrupt {RELEASE_MARKER} ({reason})"
+        if record.release_id != release_id:
+            return None, f"release {release_id} has a corrupt {RELEASE_MARKER} (it names {record.release_id})"
+        return record, None
 
-    def records(self) -> list[ReleaseRecord]:
-        """Complete releases, oldest first; half-written ones are not releases."""
+    def release_ids(self) -> list[str]:
+        """Names under `releases/` that are release ids, oldest first, complete or not."""
         if not self.releases_dir.is_dir():
             return []
-        found = []
-        for entry in sorted(self.releases_dir.iterdir()):
-            if _RELEASE_ID_RE.match(entry.name) and (record := self.record(entry.name)) is not None:
-                found.append(record)
-        return found
+        return sorted(
+            entry.name for entry in self.releases_dir.iterdir() if _RELEASE_ID_RE.fullmatch(entry.name)
+        )
+
+    def records(self) -> list[ReleaseRecord]:
+        """Complete releases, oldest first; half-written and corrupt ones are not releases."""
+        return [record for release_id in self.release_ids() if (record := self.record(release_id))]
 
     def mark_complete(self, release_id: str, bundle_sha256: str, bundle_path: Path) -> ReleaseRecord:
         """Write the release's completion marker: from now on the release exists for everyone."""
@@ -194,11 +164,50 @@ class ReleaseStore:
         return (self.release_dir(release_id) / BAD_MARKER).exists()
 
     def current_id(self) -> str | None:
+        """The release `current` names; None when there is no `current` or it is not a link to a release
+        (`current_fault` says what it is instead). The release may be gone: see `is_valid_target`."""
         try:
-            target = os.readlink(self.current_link)
-        except FileNotFoundError:
+            target = Path(os.readlink(self.current_link))
+        except OSError:  # missing, or not a symlink
             return None
-        return Path(target).name
+        if target.parent != Path("releases") or not _RELEASE_ID_RE.fullmatch(target.name):
+            return None
+        return target.name
+
+    def current_fault(self) -> str | None:
+        """What is wrong with `current`, in one line; None when it is absent or names a complete release."""
+        link = self.current_link
+        if not link.is_symlink():
+            if not link.exists():
+                return None
+            kind = "a folder" if link.is_dir() else "a file"
+            return f"{link} is {kind}, not a symlink to a release; the next deploy moves it aside"
+        current = self.current_id()
+        if current is None:
+            return f"{link} points at {os.readlink(link)}, not at releases/<release id>"
+        if self.record(current) is None:
+            return f"{link} points at release {current}, which is missing or incomplete"
+        return None
+
+    def is_valid_target(self, release_id: str) -> bool:
+        """A release it is safe to make live without checking it again: complete, not bad, and healthy
+        the last time it was checked."""
+        return (
+            self.record(release_id) is not None
+            and not self.is_bad(release_id)
+            and release_id in self._healthy_ids()
+        )
+
+    def switch_back_target(self, exclude: str) -> ReleaseRecord | None:
+        """Where `current` goes when `exclude` fails: the live release if it is a valid target, else the
+        newest valid one; never a missing, incomplete, bad or unchecked release."""
+        current = self.current_id()
+        if current is not None and current != exclude and self.is_valid_target(current):
+            return self.record(current)
+        for record in reversed(self.records()):
+            if record.release_id != exclude and self.is_valid_target(record.release_id):
+                return record
+        return None
 
     def switch_current(self, release_id: str | None) -> None:
         """Point `current` at a release by renaming a fresh link over it: there is always a `current`
@@ -217,23 +226,50 @@ class ReleaseStore:
         _fsync_dir(self.dir)
 
     def append_history(self, entry: HistoryEntry) -> None:
-        with self.history_file.open("a") as handle:
-            handle.write(entry.model_dump_json() + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        self.dir.mkdir(parents=True, exist_ok=True)
+        append_entry(self.history_file, entry)
+
+    def record_outcome(
+        self,
+        record: ReleaseRecord,
+        action: DeployAction,
+        outcome: Outcome,
+        health: str,
+        duration_s: float,
+        message: str,
+    ) -> None:
+        """Append one history entry about `record`."""
+        self.append_history(
+            HistoryEntry(
+                time=utc_now(),
+                environment=self.environment,
+                component=self.component,
+                release_id=record.release_id,
+                bundle_sha256=record.bundle_sha256,
+                action=action,
+                outcome=outcome,
+                health=health,
+                duration_s=duration_s,
+                message=message,
+            )
+        )
+
+    def read_history(self) -> HistoryRead:
+        """All entries, oldest first, and the lines skipped (torn by a crash, not UTF-8, not an entry)."""
+        return read_entries(self.history_file)
 
     def history(self) -> list[HistoryEntry]:
-        """All entries, oldest first. A line that does not parse was torn by a crash mid-append (its
-        deploy never finished), so it is skipped rather than failing every later read."""
-        try:
-            lines = self.history_file.read_text().splitlines()
-        except FileNotFoundError:
-            return []
-        entries = []
-        for line in lines:
-            with contextlib.suppress(ValidationError, json.JSONDecodeError):
-                entries.append(HistoryEntry.model_validate_json(line))
-        return entries
+        """All entries that parse, oldest first; `read_history` also says which lines were skipped."""
+        return list(self.read_history().entries)
+
+    def release_problems(self) -> list[str]:
+        """What is wrong with `current` and the release records, one line each, for listings to show."""
+        found = [fault] if (fault := self.current_fault()) else []
+        return found + [fault for name in self.release_ids() if (fault := self.read_record(name)[1])]
+
+    def problems(self) -> list[str]:
+        """Everything wrong with this environment's state: releases, then skipped history lines."""
+        return [*self.release_problems(), *self.read_history().skipped]
 
     def _healthy_ids(self) -> set[str]:
         last: dict[str, HistoryEntry] = {}
@@ -291,23 +327,13 @@ class ReleaseStore:
             is_bad=self.is_bad(record.release_id),
         )
 
-    def remove_incomplete(self) -> None:
-        """Clear what dead deploys left: unmarked releases, unpack folders, temporary links and files.
-        Call only under `locked()`: then no live deploy of this environment is writing any of them."""
-        if self.releases_dir.is_dir():
-            for entry in self.releases_dir.iterdir():
-                if not (entry / RELEASE_MARKER).is_file():
-                    shutil.rmtree(entry, ignore_errors=True)
-        for entry in [*self.dir.glob(".current-*"), *self.dir.glob(".*.tmp")]:
-            entry.unlink()
-
     def prune(self, keep: int) -> None:
         """Keep the newest `keep` releases, plus `current` and the rollback target; under `locked()`.
         The marker goes first, so a prune killed halfway leaves an incomplete release, not a broken one."""
         protected = {self.current_id()}
-        target = self.rollback_target()
-        if target is not None:
-            protected.add(target.release_id)
+        for target in (self.rollback_target(), self.switch_back_target(exclude="")):
+            if target is not None:
+                protected.add(target.release_id)
         for record in self.records()[:-keep]:
             if record.release_id not in protected:
                 folder = self.release_dir(record.release_id)
@@ -327,21 +353,9 @@ class ReleaseStore:
     ) -> DeploymentOutcome:
         """Append the history entry for a finished deploy, promotion or rollback and describe it."""
         outcome: Outcome = "healthy" if health.ok else "rolled_back" if rolled_back else "failed"
+        message = "; ".join(part for part in (*self.notes, message) if part)
         duration_s = time.perf_counter() - started
-        self.append_history(
-            HistoryEntry(
-                time=utc_now(),
-                environment=self.environment,
-                component=self.component,
-                release_id=record.release_id,
-                bundle_sha256=record.bundle_sha256,
-                action=action,
-                outcome=outcome,
-                health=health.summary,
-                duration_s=duration_s,
-                message=message,
-            )
-        )
+        self.record_outcome(record, action, outcome, health.summary, duration_s, message)
         return DeploymentOutcome(
             environment=self.environment,
             component=self.component,
@@ -358,6 +372,17 @@ class ReleaseStore:
             duration_s=duration_s,
             history_tail=tuple(self.history()[-10:]),
         )
+
+
+def mark_bad_or_say_why(store: ReleaseStore, release_id: str, reason: str) -> str:
+    """Mark a failed release bad, after `current` has left it. A marker that cannot be written (a full
+    disk) must not undo that switch: the release has no healthy entry, so nothing picks it anyway; the
+    returned text (for the outcome's message) says so."""
+    try:
+        store.mark_bad(release_id, reason)
+    except OSError as exc:
+        return f"; could not mark it bad ({exc}), but it was never healthy, so no rollback picks it"
+    return ""
 
 
 def _fsync_dir(path: Path) -> None:

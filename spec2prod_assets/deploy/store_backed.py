@@ -1,7 +1,8 @@
 """The half of a deployer that does not depend on where releases go: the release store around them.
 
-Both deployers verify a bundle, take the environment's lock, clear what a dead deploy left and read
-their releases and history back the same way; only how a release is put out and made live differs.
+Both deployers verify a bundle, take the environment's lock, repair what a dead deploy left, pick a
+validated release to switch back to, and read their releases and history back the same way; only how a
+release is put out and made live differs.
 Keeping that order in one place is what lets the lock, the history and the console commands behave
 alike for every deployer.
 """
@@ -21,6 +22,7 @@ from spec2prod_assets.deploy.model import (
     check_bundle,
 )
 from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore, new_release_id
+from spec2prod_assets.deploy.store_repair import repair
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,9 @@ class NewRelease:
     bundle_sha256: str
     bundle_path: Path
     action: DeployAction
-    live_id: str | None
-    """The release `current` named when the lock was taken; None: nothing was live."""
+    fallback: ReleaseRecord | None
+    """Where `current` goes back if this release fails: the live release when it is complete, not bad
+    and was healthy, else the newest such release; None: nothing good to go back to."""
     started: float
 
     def mark_complete(self) -> ReleaseRecord:
@@ -61,8 +64,9 @@ class StoreBackedDeployer(ABC):
         store = self._store(environment, component)
         release_id = new_release_id(sha)
         with store.locked(release_id, action):
-            store.remove_incomplete()
-            release = NewRelease(store, release_id, sha, bundle_path, action, store.current_id(), started)
+            repair(store)
+            fallback = store.switch_back_target(exclude=release_id)
+            release = NewRelease(store, release_id, sha, bundle_path, action, fallback, started)
             return self._put_out(release)
 
     def rollback(self, environment: str, component: str, to_release: str | None = None) -> DeploymentOutcome:
@@ -70,9 +74,10 @@ class StoreBackedDeployer(ABC):
         started = time.perf_counter()
         store = self._store(environment, component).require_existing()
         with store.locked(to_release or "the previous healthy release", "rollback"):
-            current = store.current_id()
-            record = store.choose_rollback(current, to_release)
-            return self._bring_back(store, record, current, started)
+            repair(store)
+            record = store.choose_rollback(store.current_id(), to_release)
+            fallback = store.switch_back_target(exclude=record.release_id)
+            return self._bring_back(store, record, fallback, started)
 
     @abstractmethod
     def _put_out(self, release: NewRelease) -> DeploymentOutcome:
@@ -80,9 +85,9 @@ class StoreBackedDeployer(ABC):
 
     @abstractmethod
     def _bring_back(
-        self, store: ReleaseStore, record: ReleaseRecord, current: str | None, started: float
+        self, store: ReleaseStore, record: ReleaseRecord, fallback: ReleaseRecord | None, started: float
     ) -> DeploymentOutcome:
-        """Switch from `current` back to `record` and check it, under the lock."""
+        """Switch to `record` and check it, under the lock; if it fails, `current` goes to `fallback`."""
 
     def releases(self, environment: str, component: str) -> list[ReleaseInfo]:
         return self._store(environment, component).infos()

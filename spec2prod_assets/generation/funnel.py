@@ -1,9 +1,12 @@
 """The validation funnel: only generated tests that prove themselves reach a release.
 
-The filter chain of Meta's TestGen-LLM, applied to each test, not each file:
-  collected by pytest -> passes -> passes every one of N runs in random order -> adds coverage.
-Generated tests are untrusted code: they only ever run in a copy of the component, in a subprocess
-with a timeout and an environment without secrets (see `testing.pytest_run` and `runtime.processes`).
+The filter chain of Meta's TestGen-LLM, applied to each test, not each file, behind a static policy:
+  plain unit test (`policy`) -> collected by pytest -> passes -> passes every one of N runs in random
+  order -> adds coverage.
+Generated tests are untrusted code: the policy refuses, before anything runs, the ones that reach for
+the OS, the interpreter or the tools that report the verdict; the rest only ever run in a copy of the
+component, in a subprocess with a timeout and an environment without secrets (see `testing.pytest_run`
+and `runtime.processes`).
 Every test that falls out is kept in the result with the filter it failed and the reason.
 """
 
@@ -17,6 +20,7 @@ from typing import Literal
 from coverage import CoverageData
 from pydantic import BaseModel, ConfigDict
 
+from spec2prod_assets.generation.policy import allowed_part, importable_names
 from spec2prod_assets.generation.protocol import GeneratedFile, RejectedPath
 from spec2prod_assets.generation.pruning import count_test_defs, keep_tests
 from spec2prod_assets.storage.atomic_files import write_text_atomically
@@ -25,8 +29,9 @@ from spec2prod_assets.storage.working_copies import copy_tree, existing_test_pat
 from spec2prod_assets.testing.coverage_report import CoverageReport, coverage_pct
 from spec2prod_assets.testing.pytest_run import TestOutcome, TestRun, TestRunError, run_tests
 
-# The funnel's filters in order; `path` is the check on where a generator wanted to write.
-FunnelFilter = Literal["path", "collect", "pass", "reliable", "coverage"]
+# The funnel's filters in order; `path` is the check on where a generator wanted to write, `policy` the
+# static check of what a generated test may do (`generation.policy`).
+FunnelFilter = Literal["path", "policy", "collect", "pass", "reliable", "coverage"]
 RELIABILITY_RUNS = 5
 _EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
 
@@ -85,12 +90,18 @@ def run_funnel(
     work_dir: Path,
     timeout_s: float,
     reliability_runs: int = RELIABILITY_RUNS,
+    check_policy: bool = True,
 ) -> FunnelResult:
-    """Filter `generated` against `original_tree` (the untouched component with its tests)."""
+    """Filter `generated` against `original_tree` (the untouched component with its tests).
+
+    `check_policy=False` skips the static policy; only tests of the defences behind it use that.
+    """
     rejections = [Rejection(file=r.path, test=None, stage="path", reason=r.reason) for r in refused_paths]
     candidates = _rename(generated, slug, tests_path)
     tests_generated = sum(count_test_defs(c.source) for c in candidates)
     before = baseline.coverage or CoverageReport(modules=())
+    if check_policy:
+        candidates = _apply_policy(candidates, importable_names(original_tree, pythonpath), rejections)
     tree = copy_tree(original_tree, work_dir / "tree")
     for candidate in candidates:
         write_text_atomically(tree / candidate.path, candidate.source)
@@ -304,6 +315,24 @@ def _points_of_test(
             if (relative, (a, b)) in branch_arcs:
                 points.add((relative, f"B{a}->{b}"))
     return points
+
+
+def _apply_policy(
+    candidates: list[_Candidate], own_modules: frozenset[str], rejections: list[Rejection]
+) -> list[_Candidate]:
+    """The policy filter: a file that breaks it as a whole is dropped, else only its offending tests."""
+    kept = []
+    for candidate in candidates:
+        source, violations = allowed_part(candidate.source, own_modules)
+        for violation in violations:
+            test = candidate.test_id(violation.test) if violation.test else None
+            rejections.append(
+                Rejection(file=candidate.path, test=test, stage="policy", reason=str(violation))
+            )
+        if source is not None:
+            candidate.source = source
+            kept.append(candidate)
+    return kept
 
 
 def _rename(generated: Sequence[GeneratedFile], slug: str, tests_path: str) -> list[_Candidate]:

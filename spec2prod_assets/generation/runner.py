@@ -28,6 +28,8 @@ from spec2prod_assets.generation.protocol import (
 )
 
 _T = TypeVar("_T")
+# How long a cancelled call gets to clean up before the runner stops waiting for it.
+_CLEANUP_GRACE_S = 1.0
 
 
 class GenerationResult(BaseModel):
@@ -70,11 +72,13 @@ async def generate(
     poll_interval_s: float,
     deadline_s: float,
     log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    cancel_timeout_s: float = 10.0,
 ) -> GenerationResult:
     """Submit all `tasks`, poll until each is done or `deadline_s` passes, collect the successes.
 
     The deadline bounds every call to the backend too, so a backend that hangs mid-request cannot
-    hold the run: whatever is not done by then is cancelled and reported.
+    hold the run: whatever is not done by then is cancelled and reported. The cancels run together,
+    each bounded by `cancel_timeout_s`, so the call returns by the deadline plus that limit.
     """
     name = generator.generator_name
     deadline = time.monotonic() + deadline_s
@@ -99,15 +103,20 @@ async def generate(
         return _degraded(name, submission_s, reasons, statuses=tuple(statuses.values()))
     log.info("Submitted %d tasks to %s in %.2fs", len(handles), name, submission_s)
 
-    poll_error = await _poll_until_done(
-        generator, handles, statuses, poll_interval_s, deadline, deadline_s, log
-    )
+    poll_error = await _poll_until_done(generator, handles, statuses, poll_interval_s, deadline, log)
+    pending = [h for h in handles if not _done(statuses.get(h.task_id))]
+    cancelled = await _cancel_all(generator, pending, cancel_timeout_s)
     if poll_error is not None:
-        await _cancel_pending(generator, handles, statuses)
         return _degraded(name, submission_s, f"poll failed: {poll_error}", handles=tuple(handles))
 
     collect_started = time.perf_counter()
     files: list[GeneratedFiles] = []
+    if pending:
+        for handle in pending:
+            statuses[handle.task_id] = _failed(
+                handle.task_id, f"deadline: not done after {deadline_s:g}s ({cancelled[handle.task_id]})"
+            )
+        log.warning("%d of %d tasks missed the %gs deadline", len(pending), len(handles), deadline_s)
     for handle in handles:
         if statuses[handle.task_id].state is not TaskState.SUCCEEDED:
             continue
@@ -140,18 +149,12 @@ async def _poll_until_done(
     statuses: dict[str, TaskStatus],
     poll_interval_s: float,
     deadline: float,
-    deadline_s: float,
     log: logging.Logger | logging.LoggerAdapter[logging.Logger],
 ) -> str | None:
-    """Poll all pending handles in one call per interval; None, or why polling broke down."""
+    """Poll all pending handles in one call per interval until the deadline; None, or why polling
+    broke down. What is still pending on return is for the caller to cancel."""
     while pending := [h for h in handles if not _done(statuses.get(h.task_id))]:
         if time.monotonic() >= deadline:
-            for handle in pending:
-                cancelled = await generator.cancel(handle)
-                statuses[handle.task_id] = _failed(
-                    handle.task_id, f"deadline: not done after {deadline_s:g}s ({cancelled})"
-                )
-            log.warning("%d of %d tasks missed the %gs deadline", len(pending), len(handles), deadline_s)
             return None
         polled = await _bounded(generator.poll(pending), deadline)
         if isinstance(polled, TimeoutError):
@@ -170,18 +173,45 @@ async def _poll_until_done(
 
 async def _bounded(call: Awaitable[_T], deadline: float) -> _T | BaseException:
     """The call's result, or the exception it raised (TimeoutError once the deadline passes)."""
+    return await _within(call, deadline - time.monotonic())
+
+
+async def _within(call: Awaitable[_T], timeout_s: float) -> _T | BaseException:
+    """The call's result or exception, or TimeoutError after `timeout_s` of wall-clock time.
+
+    A call past its time is cancelled and given `_CLEANUP_GRACE_S` to clean up, but never waited for
+    beyond that (`asyncio.wait_for` would wait as long as the call ignores its cancellation).
+    """
+    task = asyncio.ensure_future(call)
     try:
-        return await asyncio.wait_for(call, timeout=max(0.0, deadline - time.monotonic()))
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, timeout_s))
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        await asyncio.wait({task}, timeout=_CLEANUP_GRACE_S)
+        return TimeoutError(f"no answer within {timeout_s:g}s")
+    try:
+        return task.result()
     except Exception as exc:  # any backend failure degrades the stage; it must not fail the run
         return exc
 
 
-async def _cancel_pending(
-    generator: TestGenerator, handles: list[TaskHandle], statuses: dict[str, TaskStatus]
-) -> None:
-    for handle in handles:
-        if not _done(statuses.get(handle.task_id)):
-            await generator.cancel(handle)
+async def _cancel_all(
+    generator: TestGenerator, handles: Sequence[TaskHandle], timeout_s: float
+) -> dict[str, str]:
+    """Cancel `handles` together, each within `timeout_s`; what happened to each, by task id."""
+    results = await asyncio.gather(*(_within(generator.cancel(h), timeout_s) for h in handles))
+    said: dict[str, str] = {}
+    for handle, result in zip(handles, results, strict=True):
+        if isinstance(result, TimeoutError):
+            said[handle.task_id] = f"cancel did not finish within {timeout_s:g}s"
+        elif isinstance(result, BaseException):
+            said[handle.task_id] = f"cancel failed: {_describe(result)}"
+        else:
+            said[handle.task_id] = result
+    return said
 
 
 def _failed(task_id: str, detail: str) -> TaskStatus:

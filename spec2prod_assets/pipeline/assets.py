@@ -37,6 +37,7 @@ from spec2prod_assets.pipeline.metadata import (
     refactor_metadata,
     release_metadata,
     report_metadata,
+    sandbox_metadata,
     seconds_since,
     spec_metadata,
     test_run_metadata,
@@ -103,7 +104,9 @@ def baseline_tests(
         timeout_s=project.test_timeout_s,
     )
     context.log.info("Baseline: %d passed, %d failed", run.passed, run.failed)
-    return dg.Output(run, metadata={**test_run_metadata(run), "duration_s": seconds_since(started)})
+    return dg.Output(
+        run, metadata={**test_run_metadata(run), **sandbox_metadata(), "duration_s": seconds_since(started)}
+    )
 
 
 @dg.asset(
@@ -131,7 +134,10 @@ def refactored_code(
         timeout_s=project.test_timeout_s,
     )
     context.log.info("Refactor %s: %s", "kept" if result.kept else "discarded", result.reason)
-    return dg.Output(result, metadata={**refactor_metadata(result), "duration_s": seconds_since(started)})
+    return dg.Output(
+        result,
+        metadata={**refactor_metadata(result), **sandbox_metadata(), "duration_s": seconds_since(started)},
+    )
 
 
 class GeneratedTestsConfig(dg.Config):
@@ -188,7 +194,12 @@ async def generated_tests(
     context.log.info("Accepted %d of %d generated tests", funnel.tests_accepted, funnel.tests_generated)
     result = GeneratedTests(outcome=outcome, funnel=funnel)
     return dg.Output(
-        result, metadata={**generated_tests_metadata(result), "duration_s": seconds_since(started)}
+        result,
+        metadata={
+            **generated_tests_metadata(result),
+            **sandbox_metadata(),
+            "duration_s": seconds_since(started),
+        },
     )
 
 
@@ -226,7 +237,10 @@ def release_candidate(
         candidate.test_run.passed,
         candidate.test_run.failed,
     )
-    yield dg.Output(candidate, metadata={**release_metadata(candidate), "duration_s": seconds_since(started)})
+    yield dg.Output(
+        candidate,
+        metadata={**release_metadata(candidate), **sandbox_metadata(), "duration_s": seconds_since(started)},
+    )
     yield from release_checks(candidate, spec)
 
 
@@ -248,7 +262,10 @@ def staging_deployment(
     outcome = deploy_or_fail(
         lambda: target.deploy(Path(release_candidate.bundle_path), STAGING, spec.slug), context.log
     )
-    yield dg.Output(outcome, metadata={**deployment_metadata(outcome), "duration_s": seconds_since(started)})
+    yield dg.Output(
+        outcome,
+        metadata={**deployment_metadata(outcome), **sandbox_metadata(), "duration_s": seconds_since(started)},
+    )
     yield live_release_check(target, STAGING, spec.slug, outcome)
 
 
@@ -276,7 +293,10 @@ def production_deployment(
     outcome = deploy_or_fail(
         lambda: promote(target, Path(release_candidate.bundle_path), spec.slug), context.log
     )
-    yield dg.Output(outcome, metadata={**deployment_metadata(outcome), "duration_s": seconds_since(started)})
+    yield dg.Output(
+        outcome,
+        metadata={**deployment_metadata(outcome), **sandbox_metadata(), "duration_s": seconds_since(started)},
+    )
     yield live_release_check(target, PRODUCTION, spec.slug, outcome)
 
 

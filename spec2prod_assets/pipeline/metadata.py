@@ -17,6 +17,7 @@ from spec2prod_assets.generation.runner import GeneratedTests
 from spec2prod_assets.refactor.refactoring import RefactorResult
 from spec2prod_assets.release.candidate import ReleaseCandidate
 from spec2prod_assets.report.timings import TimingSummary
+from spec2prod_assets.runtime.sandbox import sandbox_mode
 from spec2prod_assets.spec.model import ComponentSpec
 from spec2prod_assets.testing.pytest_run import TestRun
 
@@ -47,6 +48,12 @@ STAGE_COLUMNS = _schema(
     ("duration_s", "float"),
     ("on_critical_path", "bool"),
 )
+
+
+def sandbox_metadata() -> MetadataDict:
+    """Where this stage ran the code under test: "bubblewrap", or "off" when the user opted out, so an
+    unsandboxed verdict is visible on every materialization it shaped."""
+    return {"sandbox": sandbox_mode()}
 
 
 def seconds_since(started: float) -> float:

@@ -3,11 +3,14 @@
 Production must run byte for byte what staging checked, so a bundle is content-addressed and built
 deterministically (same tree and manifest -> same sha256), and nothing is unpacked before its checksum
 and every member's name and type have been checked: a bundle is untrusted input until verified.
+Verification streams (each member is hashed in chunks, the manifest comes first and bounds what may
+follow), so a small bundle that expands to gigabytes costs time within a size cap, never memory.
+A link in the tree is bundled as the file it points to only when that file is inside the tree; a link
+that leads out of it (a key under ~/.ssh, a folder elsewhere) is refused by name.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import io
@@ -15,7 +18,6 @@ import os
 import re
 import shutil
 import tarfile
-import tempfile
 import uuid
 import zlib
 from pathlib import Path, PurePosixPath
@@ -23,14 +25,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from spec2prod_assets.storage.atomic_files import locked_temporary, remove_abandoned_temporaries
 from spec2prod_assets.storage.safe_paths import PathFault, check_relative_path, relative_path_fault
 
 MANIFEST_NAME = "manifest.json"
-_BUNDLE_NAME_RE = re.compile(r"^(?P<sha>[0-9a-f]{64})\.tar\.gz$")
+_BUNDLE_NAME_RE = re.compile(r"(?P<sha>[0-9a-f]{64})\.tar\.gz")
 _SKIPPED_DIRS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _FILE_MODE = 0o644
 _CHUNK = 1 << 20
+_TEMPORARY_PREFIX, _TEMPORARY_SUFFIX = ".bundle-", ".tmp"
+MAX_MANIFEST_BYTES = 4 << 20
+MAX_UNPACKED_BYTES = 1 << 30
+"""The most a bundle's files may add up to once unpacked: a release is code and tests, not data."""
+MAX_FOLDER_MEMBERS = 10_000
 
 
 class BundleError(ValueError):
@@ -106,7 +114,7 @@ def file_sha256(path: Path) -> str:
 
 def bundle_sha256(path: Path) -> str:
     """The sha256 a bundle claims by its name; a bundle not named `<sha256>.tar.gz` is refused."""
-    match = _BUNDLE_NAME_RE.match(path.name)
+    match = _BUNDLE_NAME_RE.fullmatch(path.name)
     if match is None:
         raise BundleError(f"bundle {path}: not named '<sha256>.tar.gz', so its content cannot be checked")
     return match.group("sha")
@@ -118,9 +126,13 @@ def _skipped(name: str) -> bool:
 
 
 def _collect(tree: Path, relative: str) -> dict[str, Path]:
+    """Bundle name -> the regular file inside `tree` whose bytes it gets."""
     root = tree / relative
+    inside = tree.resolve()
     if root.is_symlink():
-        raise BundleError(f"{root} is a symlink; a bundle holds regular files only")
+        return {relative: _link_target(inside, root)}
+    if not root.resolve().is_relative_to(inside):
+        raise BundleError(f"{root} leads to {root.resolve()}, outside the tree {tree}")
     if root.is_file():
         return {relative: root}
     if not root.is_dir():
@@ -129,27 +141,50 @@ def _collect(tree: Path, relative: str) -> dict[str, Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         base = Path(dirpath)
         dirnames[:] = sorted(name for name in dirnames if not _skipped(name))
-        for name in [*dirnames, *filenames]:
+        for name in dirnames:
             if (base / name).is_symlink():
-                raise BundleError(f"{base / name} is a symlink; a bundle holds regular files only")
+                _link_target(inside, base / name)  # refuses: a bundle never follows a folder link
         for name in filenames:
             if _skipped(name):
                 continue
             path = base / name
-            if not path.is_file():
+            if path.is_symlink():
+                path = _link_target(inside, path)
+            elif not path.is_file():
                 raise BundleError(f"{path} is not a regular file")
-            found[path.relative_to(tree).as_posix()] = path
+            found[(base / name).relative_to(tree).as_posix()] = path
     return found
 
 
-def _add_member(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+def _link_target(inside: Path, link: Path) -> Path:
+    """The regular file inside the tree that `link` points to; any other link is refused, naming it."""
+    target = link.resolve()
+    if not target.is_relative_to(inside):
+        raise BundleError(
+            f"{link} is a symlink to {target}, outside the tree {inside}: a bundle never takes files "
+            "from outside its tree"
+        )
+    if target.is_dir():
+        raise BundleError(f"{link} is a symlink to the folder {target}; a bundle holds regular files only")
+    if not target.is_file():
+        raise BundleError(f"{link} is a symlink to {target}, which is not a regular file")
+    return target
+
+
+def _add_member(tar: tarfile.TarFile, name: str, data: bytes | Path) -> None:
+    """One member with fixed times and owners, so the same content always gives the same bytes; a
+    file's content is streamed, not read whole."""
     info = tarfile.TarInfo(name)
-    info.size = len(data)
+    info.size = len(data) if isinstance(data, bytes) else data.stat().st_size
     info.mtime = 0
     info.mode = _FILE_MODE
     info.uid = info.gid = 0
     info.uname = info.gname = ""
-    tar.addfile(info, io.BytesIO(data))
+    if isinstance(data, bytes):
+        tar.addfile(info, io.BytesIO(data))
+    else:
+        with data.open("rb") as handle:
+            tar.addfile(info, handle)
 
 
 def _manifest_json(manifest: ReleaseManifest) -> bytes:
@@ -161,41 +196,35 @@ def build_bundle(tree: Path, manifest: ReleaseManifest, out_dir: Path) -> Bundle
 
     The archive is written under a temporary name and renamed, so a bundle under its final name is always
     complete; an existing bundle with the same name is the same bytes and is reused, never rewritten.
+    Temporaries of builds that died are removed first (a live build's is locked and left alone).
     """
     sources = _collect(tree, manifest.source_path) | _collect(tree, manifest.tests_path)
-    contents = {name: sources[name].read_bytes() for name in sorted(sources)}
+    contents = {name: sources[name] for name in sorted(sources)}
     if MANIFEST_NAME in contents:
         raise BundleError(f"{tree / MANIFEST_NAME} would clash with the bundle's own {MANIFEST_NAME}")
-    files = {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()}
+    files = {name: file_sha256(source) for name, source in contents.items()}
     full = ReleaseManifest.model_validate({**manifest.model_dump(), "files": files})
     for test_path in full.health_tests:
         if not any(name == test_path or name.startswith(test_path + "/") for name in files):
             raise BundleError(f"health test path {test_path!r} holds no file of the bundle")
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=out_dir, prefix=".bundle-", suffix=".tmp")
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(fd, "wb") as raw:
+    remove_abandoned_temporaries(out_dir, f"{_TEMPORARY_PREFIX}*{_TEMPORARY_SUFFIX}")
+    with locked_temporary(out_dir, prefix=_TEMPORARY_PREFIX, suffix=_TEMPORARY_SUFFIX) as (fd, temp):
+        with os.fdopen(os.dup(fd), "wb") as raw:
             with (
                 gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
                 tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
             ):
                 _add_member(tar, MANIFEST_NAME, _manifest_json(full))
-                for name, data in contents.items():
-                    _add_member(tar, name, data)
+                for name, source in contents.items():
+                    _add_member(tar, name, source)
             raw.flush()
             os.fsync(raw.fileno())
         sha = file_sha256(temp)
         final = out_dir / f"{sha}.tar.gz"
-        if final.is_file() and file_sha256(final) == sha:
-            temp.unlink()
-        else:
+        if not (final.is_file() and file_sha256(final) == sha):
             os.replace(temp, final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
     return Bundle(path=final, sha256=sha, manifest=full)
 
 
@@ -214,7 +243,11 @@ def _check_member(bundle: Path, member: tarfile.TarInfo) -> None:
 
 
 def verify_bundle(path: Path, expected_sha256: str | None = None) -> ReleaseManifest:
-    """Check a bundle completely without unpacking it: checksum, member names and types, file hashes."""
+    """Check a bundle completely without unpacking it: checksum, member names and types, file hashes.
+
+    One streaming pass in bounded memory: the manifest must come first; every later member must be a
+    file it lists (hashed in chunks against it) or a folder; sizes add up to at most MAX_UNPACKED_BYTES.
+    """
     sha = bundle_sha256(path)
     if not path.is_file():
         raise BundleError(f"bundle {path} does not exist")
@@ -224,32 +257,70 @@ def verify_bundle(path: Path, expected_sha256: str | None = None) -> ReleaseMani
     if expected_sha256 is not None and expected_sha256 != sha:
         raise BundleError(f"bundle {path} has sha256 {sha}, but {expected_sha256} was expected")
     try:
-        with tarfile.open(path, "r:gz") as tar:
-            members = tar.getmembers()
-            seen: set[str] = set()
-            for member in members:
-                _check_member(path, member)
-                if member.name in seen:
-                    raise BundleError(f"bundle {path}: member {member.name!r} appears twice")
-                seen.add(member.name)
-            contents = {member.name: _read_member(tar, member) for member in members if member.isreg()}
+        # gzip.GzipFile bounds each decompression step; tarfile's own "r|gz" inflates a whole read buffer
+        # at once, which a highly compressed member turns into tens of megabytes.
+        with gzip.open(path, "rb") as gz, tarfile.open(fileobj=gz, mode="r|") as tar:
+            manifest = _read_manifest_member(path, tar)
+            digests = _hash_members(path, tar, manifest)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise BundleError(f"bundle {path} is not a readable tar.gz: {exc}") from exc
-    if MANIFEST_NAME not in contents:
-        raise BundleError(f"bundle {path} has no {MANIFEST_NAME}")
-    try:
-        manifest = ReleaseManifest.model_validate_json(contents.pop(MANIFEST_NAME))
-    except ValidationError as exc:
-        raise BundleError(f"bundle {path}: {MANIFEST_NAME} is invalid: {exc}") from exc
-    _check_files(path, manifest, {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()})
+    _check_files(path, manifest, digests)
     return manifest
 
 
-def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+def _read_manifest_member(path: Path, tar: tarfile.TarFile) -> ReleaseManifest:
+    first = tar.next()
+    if first is None:
+        raise BundleError(f"bundle {path} has no {MANIFEST_NAME}")
+    _check_member(path, first)
+    if first.name != MANIFEST_NAME or not first.isreg():
+        raise BundleError(f"bundle {path}: its first member is {first.name!r}, not {MANIFEST_NAME}")
+    if first.size > MAX_MANIFEST_BYTES:
+        raise BundleError(
+            f"bundle {path}: {MANIFEST_NAME} is {first.size} bytes (at most {MAX_MANIFEST_BYTES})"
+        )
+    handle = tar.extractfile(first)
+    if handle is None:
+        raise BundleError(f"bundle {path}: {MANIFEST_NAME} cannot be read")
+    try:
+        return ReleaseManifest.model_validate_json(handle.read(first.size))
+    except ValidationError as exc:
+        raise BundleError(f"bundle {path}: {MANIFEST_NAME} is invalid: {exc}") from exc
+
+
+def _hash_members(path: Path, tar: tarfile.TarFile, manifest: ReleaseManifest) -> dict[str, str]:
+    """Name -> sha256 of every member after the manifest, failing at the first one that does not fit."""
+    digests: dict[str, str] = {}
+    seen = {MANIFEST_NAME}
+    folders = 0
+    budget = MAX_UNPACKED_BYTES
+    while (member := tar.next()) is not None:
+        _check_member(path, member)
+        if member.name in seen:
+            raise BundleError(f"bundle {path}: member {member.name!r} appears twice")
+        seen.add(member.name)
+        if member.isdir():
+            folders += 1
+            if folders > MAX_FOLDER_MEMBERS:
+                raise BundleError(f"bundle {path}: more than {MAX_FOLDER_MEMBERS} folder members")
+            continue
+        if member.name not in manifest.files:
+            raise BundleError(f"bundle {path}: member {member.name!r} is not listed in the manifest")
+        budget -= member.size
+        if budget < 0:
+            raise BundleError(f"bundle {path}: its files add up to more than {MAX_UNPACKED_BYTES} bytes")
+        digests[member.name] = _member_sha256(tar, member)
+    return digests
+
+
+def _member_sha256(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
     handle = tar.extractfile(member)
     if handle is None:
         raise BundleError(f"member {member.name!r} cannot be read")
-    return handle.read()
+    digest = hashlib.sha256()
+    while chunk := handle.read(_CHUNK):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check_files(where: Path, manifest: ReleaseManifest, actual: dict[str, str]) -> None:

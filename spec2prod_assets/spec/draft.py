@@ -28,6 +28,7 @@ from spec2prod_assets.spec.model import (
     RequirementKind,
     SpecError,
     Stage,
+    control_character_problem,
     slugify,
 )
 from spec2prod_assets.storage.safe_paths import check_relative_path
@@ -153,7 +154,8 @@ def _stage(text: str, line: int, draft: Draft) -> Stage:
 
 def coverage_threshold(value: Any, line: int, draft: Draft) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        threshold: float | None = float(value)
+        # An integer too big for a float is as far outside 0..100 as infinity is.
+        threshold: float | None = float(value) if abs(value) < 10**300 else float("inf")
     else:
         threshold = percent_in(str(value)) if isinstance(value, str) else None
     if threshold is None:
@@ -276,6 +278,7 @@ def _requirements(draft: Draft) -> tuple[Requirement, ...]:
     for item, item_id in zip(draft.requirements, ids, strict=True):
         if not item.text:
             raise draft.error(f"requirement {item_id} has no text", item.line)
+        _check_item_text(item, f"requirement {item_id}", draft)
     return tuple(
         Requirement(
             id=item_id,
@@ -292,10 +295,18 @@ def _acceptance_criteria(draft: Draft) -> tuple[AcceptanceCriterion, ...]:
     for item, item_id in zip(draft.acceptance, ids, strict=True):
         if not item.text:
             raise draft.error(f"acceptance criterion {item_id} has no text", item.line)
+        _check_item_text(item, f"acceptance criterion {item_id}", draft)
     return tuple(
         AcceptanceCriterion(id=item_id, text=item.text)
         for item, item_id in zip(draft.acceptance, ids, strict=True)
     )
+
+
+def _check_item_text(item: Item, what: str, draft: Draft) -> None:
+    """Control characters fail at the item's own line (the model would only say which field)."""
+    problem = control_character_problem(f"{item.id or ''} {item.text}")
+    if problem:
+        raise draft.error(f"{what} {problem}", item.line)
 
 
 def _spec_error_from(exc: ValidationError, draft: Draft, lines: dict[str, int]) -> SpecError:

@@ -12,6 +12,13 @@ from typing import Any, TypeVar
 
 import yaml
 
+from spec2prod_assets.spec.bounded_yaml import (
+    MAX_DEPTH,
+    YAMLValueError,
+    check_expansion,
+    construct,
+    loader_for,
+)
 from spec2prod_assets.spec.draft import FIELD_ALIASES, Draft, field_value, label_words
 from spec2prod_assets.spec.items import KINDS, PRIORITIES, Item, is_item_id, kind_from_id, parse_item
 
@@ -41,14 +48,9 @@ def split_front_matter(text: str, draft: Draft) -> tuple[str | None, str, int]:
     raise draft.error("the front matter opened by '---' is never closed by another '---' line", 1)
 
 
-# libyaml's loader when PyYAML was built with it: the same nodes and marks, several times faster, which
-# is what keeps a sensor tick over a thousand specs short.
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _front_matter_entries(front_matter: str, draft: Draft) -> dict[str, _Entry]:
     """Load the YAML keeping each key's line, which `yaml.safe_load` alone would throw away."""
-    loader = _YAML_LOADER(front_matter)
+    loader = loader_for(front_matter)
     try:
         root = loader.get_single_node()
         if root is None:
@@ -56,7 +58,14 @@ def _front_matter_entries(front_matter: str, draft: Draft) -> dict[str, _Entry]:
         if not isinstance(root, yaml.MappingNode):
             shape = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
             raise draft.error(f"the front matter must be a mapping of keys to values, not {shape}", 2)
+        check_expansion(root, len(front_matter))
         return _mapping_entries(loader, root, draft)
+    except YAMLValueError as exc:
+        raise draft.error(f"the front matter is not usable YAML: {exc.problem}", exc.line + 2) from None
+    except RecursionError:
+        raise draft.error(
+            f"the front matter nests too deep to read (at most {MAX_DEPTH} levels)", 2
+        ) from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 2 if exc.problem_mark else None
         raise draft.error(f"the front matter is not valid YAML: {exc.problem or exc}", line) from None
@@ -70,7 +79,7 @@ def _mapping_entries(loader: yaml.SafeLoader, root: yaml.MappingNode, draft: Dra
     entries: dict[str, _Entry] = {}
     for key_node, value_node in root.value:
         line = key_node.start_mark.line + 2
-        key = loader.construct_object(key_node, deep=True)
+        key = construct(loader, key_node)
         if not isinstance(key, str):
             raise draft.error(f"front matter key {key!r} must be text", line)
         if key in entries:
@@ -86,7 +95,7 @@ def _mapping_entries(loader: yaml.SafeLoader, root: yaml.MappingNode, draft: Dra
         value = (
             value_node.value
             if isinstance(value_node, yaml.ScalarNode) and value_node.tag == "tag:yaml.org,2002:float"
-            else loader.construct_object(value_node, deep=True)
+            else construct(loader, value_node)
         )
         entries[key] = _Entry(value, line, item_lines)
     return entries

@@ -14,11 +14,35 @@ class SpecError(ValueError):
     """A spec that cannot be used; the message names the file, the line and what is wrong."""
 
     def __init__(self, path: str, problem: str, line: int | None = None) -> None:
-        self.path = path
+        self.path = clipped(path, MAX_PATH_CHARS)
         self.line = line
-        self.problem = problem
-        where = f"{path}:{line}" if line is not None else path
-        super().__init__(f"{where}: {problem}")
+        self.problem = clipped(problem, MAX_PROBLEM_CHARS)
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {self.problem}")
+
+
+# A message lands in logs, the sensor cursor and the UI: a value quoted in it must not make it megabytes.
+MAX_PROBLEM_CHARS = 600
+MAX_PATH_CHARS = 300
+MAX_SLUG_CHARS = 64
+MAX_NAME_CHARS = 200
+# Control characters (NUL above all) pass YAML and Markdown but break file names, tags and reports.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clipped(text: str, limit: int) -> str:
+    """`text` cut to about `limit` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def control_character_problem(text: str) -> str | None:
+    """Why `text` is unusable as spec text (it holds a control character), or None."""
+    found = _CONTROL_RE.search(text)
+    if found is None:
+        return None
+    return f"contains the control character U+{ord(found.group()):04X}; remove it"
 
 
 class Stage(StrEnum):
@@ -40,6 +64,13 @@ class Priority(StrEnum):
     COULD = "could"
 
 
+def _plain_text(value: str) -> str:
+    problem = control_character_problem(value)
+    if problem:
+        raise ValueError(f"{clipped(value, 40)!r} {problem}")
+    return value
+
+
 class Requirement(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -48,12 +79,16 @@ class Requirement(BaseModel):
     kind: RequirementKind = RequirementKind.FUNCTIONAL
     priority: Priority = Priority.MUST
 
+    _text_is_text = field_validator("id", "text")(_plain_text)
+
 
 class AcceptanceCriterion(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
     text: str
+
+    _text_is_text = field_validator("id", "text")(_plain_text)
 
 
 class QualityGates(BaseModel):
@@ -94,8 +129,29 @@ class ComponentSpec(BaseModel):
     @field_validator("slug")
     @classmethod
     def _slug_is_a_key(cls, value: str) -> str:
+        if len(value) > MAX_SLUG_CHARS:
+            raise ValueError(
+                f"the component id {clipped(value, 40)!r} is {len(value)} characters long, more than "
+                f"{MAX_SLUG_CHARS}; give a shorter 'Component ID'"
+            )
         if not _SLUG_RE.match(value):
             raise ValueError(f"slug {value!r} must be lower-case letters, digits, '_' or '-'")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_short(cls, value: str) -> str:
+        if len(value) > MAX_NAME_CHARS:
+            raise ValueError(f"the name is {len(value)} characters long, more than {MAX_NAME_CHARS}")
+        return value
+
+    @field_validator("name", "version", "summary", "api", "source_path", "tests_path")
+    @classmethod
+    def _no_control_characters(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        for text in (value,) if isinstance(value, str) else value:
+            problem = control_character_problem(text)
+            if problem:
+                raise ValueError(f"{clipped(text, 40)!r} {problem}")
         return value
 
     @field_validator("source_path", "tests_path")

@@ -16,6 +16,8 @@ tokens) both fill one `draft`, which checks values as they arrive and builds the
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from pathlib import Path
 
 from spec2prod_assets.spec.draft import Draft, build_spec
@@ -24,6 +26,8 @@ from spec2prod_assets.spec.markdown_body import read_body
 from spec2prod_assets.spec.model import ComponentSpec, SpecError
 
 MAX_SPEC_BYTES = 1024 * 1024
+# How a spec that the parser itself failed on is reported; the fuzz tests fail on any such message.
+PARSER_FAULT = "the parser failed on this spec (a bug in spec2prod; please report it)"
 
 
 # ---------------------------------------------------------------- public API
@@ -45,7 +49,7 @@ def find_spec_files(project_root: Path) -> list[Path]:
 def parse_spec(spec_file: Path, project_root: Path) -> ComponentSpec:
     """Read and parse one spec file; its hash is over the exact bytes so a release can name its spec."""
     spec_path = _relative_spec_path(spec_file, project_root)
-    data = _read_bounded(spec_file, spec_path)
+    data = read_spec_bytes(spec_file, project_root, spec_path)
     return parse_spec_text(
         _decode_utf8(data, spec_path), spec_path=spec_path, spec_sha256=hashlib.sha256(data).hexdigest()
     )
@@ -53,16 +57,35 @@ def parse_spec(spec_file: Path, project_root: Path) -> ComponentSpec:
 
 def parse_spec_text(text: str, *, spec_path: str, spec_sha256: str | None = None) -> ComponentSpec:
     """Parse spec text; pure, so tests and tools need no files. The hash defaults to the UTF-8 text's."""
-    sha256 = spec_sha256 or hashlib.sha256(text.encode("utf-8")).hexdigest()
+    sha256 = spec_sha256 or hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     draft = Draft(spec_path)
     if not text.strip():
         raise draft.error("the spec is empty")
-    front_matter, body, body_offset = split_front_matter(text, draft)
-    if front_matter is not None:
-        read_front_matter(front_matter, draft)
-    read_body(body, body_offset, draft)
-    return build_spec(draft, sha256)
+    if len(text) > MAX_SPEC_BYTES:
+        raise draft.error("the spec is larger than 1 MiB; split it or trim it")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # only text handed in as str: files are decoded strictly
+        line = text.count("\n", 0, exc.start) + 1
+        raise draft.error("the spec holds a lone surrogate, which is not valid Unicode text", line) from None
+    if "\x00" in text:
+        raise draft.error(
+            "the spec contains a NUL character; save it as plain text",
+            text.count("\n", 0, text.index("\x00")) + 1,
+        )
+    try:
+        front_matter, body, body_offset = split_front_matter(text, draft)
+        if front_matter is not None:
+            read_front_matter(front_matter, draft)
+        read_body(body, body_offset, draft)
+        return build_spec(draft, sha256)
+    except SpecError:
+        raise
+    except RecursionError:
+        raise draft.error("the spec nests too deep to read") from None
+    except Exception as exc:  # the contract: only SpecError leaves the parser; the fuzz test hunts these
+        raise draft.error(f"{PARSER_FAULT}: {type(exc).__name__}: {exc}") from None
 
 
 # ---------------------------------------------------------------- reading the file
@@ -80,16 +103,47 @@ def _relative_spec_path(spec_file: Path, project_root: Path) -> str:
         raise SpecError(str(spec_file), f"the spec is not inside the project root {project_root}") from None
 
 
-def _read_bounded(spec_file: Path, spec_path: str) -> bytes:
-    """Read at most one byte past the limit, so a huge or endless file costs no more than that."""
+def read_spec_bytes(spec_file: Path, project_root: Path, spec_path: str) -> bytes:
+    """The spec's bytes, read only from a regular file inside the project and at most 1 MiB + 1 of them.
+
+    A FIFO or a device would block the read (or never end), and a link to outside the project would
+    read a file that was never meant as a spec, so both are refused before any byte is read; the file
+    is opened non-blocking and checked again on the open handle, where it can no longer be swapped.
+    """
     try:
-        with spec_file.open("rb") as handle:
-            data = handle.read(MAX_SPEC_BYTES + 1)
+        target = spec_file.resolve()
+        if not target.is_relative_to(project_root.resolve()):
+            raise SpecError(
+                spec_path, f"the spec is a link to {target}, outside the project; copy it in instead"
+            )
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise SpecError(spec_path, f"cannot read the spec: {exc.strerror or exc}") from None
+    kind = os.fstat(fd).st_mode
+    if not stat.S_ISREG(kind):
+        os.close(fd)
+        raise SpecError(spec_path, f"the spec is not a regular file but {_file_kind(kind)}; give a .md file")
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(MAX_SPEC_BYTES + 1)
+        except OSError as exc:
+            raise SpecError(spec_path, f"cannot read the spec: {exc.strerror or exc}") from None
     if len(data) > MAX_SPEC_BYTES:
         raise SpecError(spec_path, "the spec is larger than 1 MiB; split it or trim it")
     return data
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def _decode_utf8(data: bytes, spec_path: str) -> str:

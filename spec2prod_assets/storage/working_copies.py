@@ -1,11 +1,16 @@
 """Working copies of a component: every stage that runs or changes code does it in a copy.
 
 The user's source tree is never written to; a copy also gives each run a clean folder with no stale
-coverage data or bytecode.
+coverage data or bytecode. Copies never follow a link out of the project: a link that leads outside
+(`keys.py -> ~/.ssh/...`, a tests folder linked elsewhere) is refused with `LinkOutsideProject`, so nothing
+outside the project is ever read into a copy, uploaded or bundled. A link whose target lies inside is copied
+as the file it points to: a link kept in a copy could let a tool that writes the copy (ruff) write
+through it into the project.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -30,6 +35,10 @@ class ComponentTreeError(FileNotFoundError):
     """The component's source or tests are not where its spec says."""
 
 
+class LinkOutsideProject(ValueError):
+    """A symlink in the component leads out of the project; copying it would read a file from outside."""
+
+
 def copy_component(project_root: Path, spec: ComponentPaths, destination: Path) -> Path:
     """Copy the component's source and tests into `destination` (which must not exist), same layout."""
     if destination.exists():
@@ -39,19 +48,43 @@ def copy_component(project_root: Path, spec: ComponentPaths, destination: Path) 
         raise ComponentTreeError(
             f"{spec.spec_path}: source path {spec.source_path!r} does not exist under {project_root}"
         )
-    destination.mkdir(parents=True)
-    _copy(source, destination / spec.source_path)
     tests = project_root / spec.tests_path
-    if tests.exists():
-        _copy(tests, destination / spec.tests_path)
-    for name in _ROOT_TEST_FILES:
-        if (project_root / name).is_file():
-            shutil.copy2(project_root / name, destination / name)
+    parts = [(source, spec.source_path)]
+    if tests.exists() or tests.is_symlink():
+        parts.append((tests, spec.tests_path))
+    parts += [(project_root / name, name) for name in _ROOT_TEST_FILES if (project_root / name).is_file()]
+    for path, _ in parts:  # every link checked before anything is written: no half-made copy
+        check_links(path, project_root, spec.spec_path)
+    destination.mkdir(parents=True)
+    for path, relative in parts:
+        _copy(path, destination / relative)
     return destination
 
 
+def check_links(path: Path, project_root: Path, context: str) -> None:
+    """`LinkOutsideProject` if `path`, or anything under it, is a link that resolves outside the project."""
+    root = project_root.resolve()
+    candidates = [path]
+    if path.is_dir() and not path.is_symlink():
+        candidates += [
+            Path(folder) / name for folder, dirs, files in os.walk(path) for name in (*dirs, *files)
+        ]
+    for candidate in candidates:
+        if candidate.is_symlink() and not candidate.resolve().is_relative_to(root):
+            shown = (
+                candidate.relative_to(project_root) if candidate.is_relative_to(project_root) else candidate
+            )
+            raise LinkOutsideProject(
+                f"{context}: {shown} is a symlink to {os.readlink(candidate)}, outside the project {root}; "
+                "spec2prod never copies files from outside the project"
+            )
+
+
 def copy_tree(source: Path, destination: Path) -> Path:
-    """A copy of a working tree (e.g. to refactor it) without caches or coverage data."""
+    """A copy of a working tree (e.g. to refactor it) without caches or coverage data.
+
+    The tree was written by code under test: a link it planted that leads out of the tree is refused."""
+    check_links(source, source, f"working tree {source}")
     shutil.copytree(source, destination, ignore=_IGNORED)
     return destination
 
@@ -94,6 +127,7 @@ def python_files(tree: Path, relative_dir: str) -> list[str]:
 
 
 def _copy(source: Path, destination: Path) -> None:
+    """Links are followed: `check_links` has made sure they all point inside the project."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
         shutil.copytree(source, destination, ignore=_IGNORED)

@@ -1,22 +1,35 @@
-"""Run a component's tests with line and branch coverage in a subprocess, and read the results strictly.
+"""Run a component's tests with coverage in a sandboxed subprocess, and read the results strictly.
 
-A run whose results cannot be read (timeout, crash, missing or malformed report) raises
+The tests are untrusted code: they run in the sandbox (`runtime.sandbox`) with only the run's tree and its
+output folder writable, their outcomes are streamed to us as each test ends (`outcome_stream`), and the
+coverage report comes on that stream too, written where only the sandbox sees it (its private /tmp), so
+nothing the tests rewrite at exit reaches it. A run whose results cannot be read or do not add up
+(timeout, crash, missing or malformed report, a stream that disagrees with pytest's exit status) raises
 `TestRunError`: a quality gate must fail closed, so an unreadable run is never counted as a pass.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from spec2prod_assets.runtime.processes import CommandResult, clean_env, python_tool, run_command
+from spec2prod_assets.runtime.sandbox import Sandbox
 from spec2prod_assets.storage.working_copies import relative_to_tree
 from spec2prod_assets.testing.coverage_report import CoverageReport, ModuleCoverage
-from spec2prod_assets.testing.outcomes_plugin import OUTCOMES_ENV
+from spec2prod_assets.testing.outcome_stream import (
+    OutcomePipe,
+    OutcomeStreamError,
+    StreamedOutcomes,
+    cross_check,
+)
+from spec2prod_assets.testing.outcomes_plugin import COVERAGE_REPORT_ENV, OUTCOMES_FD_ENV
 
 TestOutcomeKind = Literal["passed", "failed", "error", "skipped", "collect_error"]
 _SEVERITY: dict[str, int] = {"passed": 0, "skipped": 1, "failed": 2, "error": 3, "collect_error": 4}
@@ -86,8 +99,9 @@ def run_tests(
     `output_dir` must be fresh for this run: its reports are the only ones read.
     """
     output_dir.mkdir(parents=True, exist_ok=False)
-    outcomes_file = output_dir / "outcomes.json"
     coverage_file = output_dir / "coverage.json"
+    # pytest-cov writes into the sandbox's private /tmp; the report reaches us on the outcomes pipe.
+    private = Path("/tmp") / f"spec2prod-cov-{uuid.uuid4().hex}"
     args = [
         *python_tool("pytest"),
         *test_paths,
@@ -99,44 +113,67 @@ def run_tests(
         f"--rootdir={tree}",
         f"--cov={source_path}",
         "--cov-branch",
-        f"--cov-report=json:{coverage_file}",
+        f"--cov-report=json:{private / 'coverage.json'}",
         "--cov-report=",
         *extra_args,
     ]
+    pipe = OutcomePipe()
     env = clean_env(
         {
             "PYTHONPATH": str(tree / pythonpath),
-            OUTCOMES_ENV: str(outcomes_file),
-            "COVERAGE_FILE": str(output_dir / ".coverage"),
+            OUTCOMES_FD_ENV: str(pipe.write_fd),
+            COVERAGE_REPORT_ENV: str(private / "coverage.json"),
+            "COVERAGE_FILE": str(output_dir / ".coverage"),  # the funnel reads its per-test contexts
         }
     )
-    result = run_command(args, cwd=tree, timeout_s=timeout_s, env=env)
+    try:
+        result = run_command(
+            args,
+            cwd=tree,
+            timeout_s=timeout_s,
+            env=env,
+            sandbox=Sandbox(writable=(tree, output_dir)),
+            pass_fds=(pipe.write_fd,),
+        )
+    finally:
+        received = pipe.finish()
+        shutil.rmtree(private, ignore_errors=True)  # only there when the sandbox was off
+    report = received.session.get("coverage_json") if received.session else None
+    if isinstance(report, str):  # kept beside the run's output, read back from what was streamed
+        coverage_file.write_text(report, encoding="utf-8")
     (output_dir / "pytest-output.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
-    return _read_test_run(result, outcomes_file, coverage_file, tree)
+    return _read_test_run(result, received, tree)
 
 
-def _read_test_run(result: CommandResult, outcomes_file: Path, coverage_file: Path, tree: Path) -> TestRun:
-    """Turn a finished pytest subprocess and its report files into a `TestRun`, or refuse to."""
+def _read_test_run(result: CommandResult, received: StreamedOutcomes, tree: Path) -> TestRun:
+    """Turn a finished pytest subprocess and what it streamed into a `TestRun`, or refuse to."""
     if result.timed_out:
         raise TestRunError(f"tests timed out after {result.duration_s:.0f}s:\n{result.tail()}")
     if result.exit_code not in _READABLE_EXIT_CODES:
         raise TestRunError(f"pytest failed to run (exit {result.exit_code}):\n{result.tail()}")
-    if not outcomes_file.is_file():
-        raise TestRunError(f"pytest wrote no results (exit {result.exit_code}):\n{result.tail()}")
     try:
-        payload = json.loads(outcomes_file.read_text(encoding="utf-8"))
-        outcomes = _worst_outcome_per_test(payload["tests"])
-        collected = int(payload["collected"])
+        outcomes = _worst_outcome_per_test(received.records)
     except (ValueError, KeyError, TypeError, ValidationError) as exc:
-        raise TestRunError(f"unreadable test results in {outcomes_file.name}: {exc}") from exc
+        raise TestRunError(f"unreadable test results streamed by pytest: {exc}") from exc
+    tests = [t for t in outcomes if t.outcome != "collect_error"]
+    try:
+        collected = cross_check(
+            received,
+            exit_code=result.exit_code,
+            failed_ids={t.test_id for t in tests if _SEVERITY[t.outcome] >= _SEVERITY["failed"]},
+            test_ids={t.test_id for t in tests},
+        )
+    except OutcomeStreamError as exc:
+        raise TestRunError(f"test results refused: {exc}:\n{result.tail()}") from exc
     coverage: CoverageReport | None = None
-    if coverage_file.is_file():
-        coverage = _read_coverage(coverage_file, tree)
+    report = received.session.get("coverage_json") if received.session else None
+    if isinstance(report, str):
+        coverage = _read_coverage(report, tree)
     elif any(t.outcome == "passed" or t.outcome == "failed" for t in outcomes):
         raise TestRunError(f"tests ran but no coverage report was written:\n{result.tail()}")
     return TestRun(
         exit_code=result.exit_code,
-        collected=collected,
+        collected=len(collected),
         outcomes=outcomes,
         coverage=coverage,
         duration_s=result.duration_s,
@@ -144,10 +181,10 @@ def _read_test_run(result: CommandResult, outcomes_file: Path, coverage_file: Pa
     )
 
 
-def _read_coverage(coverage_file: Path, tree: Path) -> CoverageReport:
-    """Read coverage.py's JSON report; paths become relative to `tree`."""
+def _read_coverage(report: str, tree: Path) -> CoverageReport:
+    """Parse coverage.py's JSON report as streamed by pytest; paths become relative to `tree`."""
     try:
-        data = json.loads(coverage_file.read_text(encoding="utf-8"))
+        data = json.loads(report)
         modules = [
             ModuleCoverage(
                 path=relative_to_tree(name, tree),
@@ -161,11 +198,11 @@ def _read_coverage(coverage_file: Path, tree: Path) -> CoverageReport:
             for name, info in sorted(data["files"].items())
         ]
     except (ValueError, KeyError, TypeError, ValidationError) as exc:
-        raise TestRunError(f"unreadable coverage report {coverage_file.name}: {exc}") from exc
+        raise TestRunError(f"unreadable coverage report: {exc}") from exc
     return CoverageReport(modules=tuple(modules))
 
 
-def _worst_outcome_per_test(records: list[dict[str, object]]) -> tuple[TestOutcome, ...]:
+def _worst_outcome_per_test(records: list[dict[str, Any]]) -> tuple[TestOutcome, ...]:
     """A test that passed its call but failed teardown is an error: keep the worst record per test."""
     worst: dict[str, TestOutcome] = {}
     for record in records:

@@ -1,6 +1,6 @@
 """The Dagster UI in a real headless Chromium: the pages people open show the pipeline's metadata.
 
-Chromium is Debian's (`scripts/install_chromium.sh`, run by `make test`); Playwright's Python package
+Chromium is Debian's (installed by `make browser-deps`, which `make test` runs); Playwright's Python package
 drives that binary, so nothing is downloaded. The page may only reach the local server: every other
 request is aborted. Screenshots go to the test's temporary folder; with SPEC2PROD_UPDATE_SCREENSHOTS=1
 they replace the committed ones in docs/screenshots/ that docs/ui.md shows (a test run never edits
@@ -43,7 +43,7 @@ LOOPBACK = {"127.0.0.1", "localhost"}
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: run scripts/install_chromium.sh as root (make browser-deps)"
+        reason = f"{CHROMIUM} is missing: run `make browser-deps` as root"
         if os.environ.get("SPEC2PROD_BROWSER_REQUIRED") == "1":  # in CI a failed install must fail
             pytest.fail(reason)
         pytest.skip(reason)

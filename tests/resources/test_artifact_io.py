@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from pathlib import Path
 
@@ -132,3 +133,32 @@ def _causes(error: dg.SerializableErrorInfo) -> list[dg.SerializableErrorInfo]:
         error = error.cause
         found.append(error)
     return found
+
+
+def test_temporaries_that_dead_writers_left_are_removed_by_the_next_materialization(
+    tmp_path: Path, partitioned_instance: dg.DagsterInstance
+) -> None:
+    folder = _stored(tmp_path, PARTITION, "measured").parent
+    folder.mkdir(parents=True)
+    leftovers = [folder / ".measured.json.k1ll3d.tmp", folder / ".checked.json.k1ll3d.tmp"]
+    for leftover in leftovers:
+        leftover.write_text('{"name": "half')
+    dg.materialize(
+        [measured], partition_key=PARTITION, resources=_io(tmp_path), instance=partitioned_instance
+    )
+    assert sorted(path.name for path in folder.iterdir()) == ["measured.json"]
+
+
+def test_a_temporary_another_step_is_still_writing_is_left_alone(
+    tmp_path: Path, partitioned_instance: dg.DagsterInstance
+) -> None:
+    folder = _stored(tmp_path, PARTITION, "measured").parent
+    folder.mkdir(parents=True)
+    writing = folder / ".checked.json.l1v3.tmp"
+    writing.write_text('{"name": "half')
+    with writing.open("rb") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        dg.materialize(
+            [measured], partition_key=PARTITION, resources=_io(tmp_path), instance=partitioned_instance
+        )
+        assert writing.read_text() == '{"name": "half'

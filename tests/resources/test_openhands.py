@@ -119,6 +119,33 @@ def test_the_resource_is_built_from_the_environment_with_keys_as_env_vars(
     assert resource.working_root == "/srv/spec2prod"
 
 
+def test_a_server_url_with_credentials_is_passed_as_an_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    password = "url-pass-5e1d-never-print-me"
+    monkeypatch.setenv("OPENHANDS_URL", f"https://spec2prod:{password}@agent.example:8000")
+
+    resource = openhands_from_env()
+
+    assert resource is not None
+    assert isinstance(resource.base_url, dg.EnvVar) and resource.base_url == "OPENHANDS_URL"
+    assert password not in repr(resource)
+
+
+def test_plain_http_to_another_machine_is_opted_into_with_openhands_allow_insecure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENHANDS_URL", "http://agent.example:8000")
+    monkeypatch.delenv("OPENHANDS_ALLOW_INSECURE", raising=False)
+    default = openhands_from_env()
+    monkeypatch.setenv("OPENHANDS_ALLOW_INSECURE", "1")
+    opted_in = openhands_from_env()
+    monkeypatch.setenv("OPENHANDS_ALLOW_INSECURE", "perhaps")
+
+    assert default is not None and default.allow_insecure is False
+    assert opted_in is not None and opted_in.allow_insecure is True
+    with pytest.raises(ValueError, match="OPENHANDS_ALLOW_INSECURE='perhaps' is not 0 or 1"):
+        openhands_from_env()
+
+
 def test_numbers_from_the_environment_are_checked_and_name_the_bad_variable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -11,6 +11,8 @@ import hashlib
 import importlib
 import json
 import logging
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,10 +106,14 @@ class Project:
     sensor: dg.SensorDefinition = field(default=spec_sensor)
     cursor: str | None = None
 
-    def write(self, relative: str, text: str) -> Path:
+    def write(self, relative: str, text: str, *, just_now: bool = False) -> Path:
+        """Write a spec; saved a minute ago (stable at once) unless `just_now` (still being written)."""
         path = self.root / "specs" / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        if not just_now:
+            a_minute_ago = time.time() - 60
+            os.utime(path, (a_minute_ago, a_minute_ago))
         return path
 
     def tick(self) -> Tick:
@@ -318,16 +324,18 @@ def test_deleted_spec_is_reported_and_forgotten_while_its_partition_stays(two_sp
     assert two_specs.instance.get_dynamic_partitions(PARTITIONS) == ["calculator", "text_stats"]
 
 
-def test_bulk_import_beyond_the_parse_budget_runs_only_once_every_spec_is_parsed(project: Project) -> None:
+def test_bulk_import_beyond_the_parse_budget_requests_runs_for_what_each_tick_parsed(
+    project: Project,
+) -> None:
     project.sensor = build_spec_sensor(parse_budget_s=0.0)  # parse one spec per tick
     for name in ("Alpha", "Beta", "Gamma"):
         project.write(f"{name.lower()}.md", spec_text(name))
 
-    ticks = [project.tick() for _ in range(3)]
+    ticks = [project.tick() for _ in range(4)]
 
-    assert [tick.result.run_requests for tick in ticks[:2]] == [[], []]
-    assert "Parsed 1 of 3 new or changed specs" in ticks[0].skip_message
-    assert ticks[2].partition_keys == ["alpha", "beta", "gamma"]
+    assert [tick.partition_keys for tick in ticks] == [["alpha"], ["beta"], ["gamma"], []]
+    assert "Parsed 1 of 3 new or changed specs" in ticks[0].logged("INFO")
+    assert ticks[3].skip_message == "No new or changed specs among 3."
 
 
 def test_unreadable_cursor_reads_every_spec_again_with_the_same_run_keys(two_specs: Project) -> None:
@@ -362,3 +370,92 @@ def test_interval_env_var_must_be_a_positive_whole_number(monkeypatch: pytest.Mo
     monkeypatch.setenv(INTERVAL_ENV, "0.5")
     with pytest.raises(ValueError, match="whole number of seconds"):
         interval_from_env()
+
+
+def test_half_written_spec_whose_prefix_parses_does_not_run_until_it_is_stable(project: Project) -> None:
+    full = spec_text("Calculator") + "- FR-2: It divides.\n"
+    project.write("calculator.md", spec_text("Calculator"), just_now=True)  # a prefix that parses
+
+    while_writing = project.tick()
+    project.write("calculator.md", full, just_now=True)  # the writer finishes
+    just_finished = project.tick()
+    stable = project.tick()
+
+    assert while_writing.result.run_requests == []
+    assert "Still being written (read once unchanged): specs/calculator.md" in while_writing.skip_message
+    assert while_writing.entries["specs/calculator.md"]["pending"] is True
+    assert just_finished.result.run_requests == []
+    assert stable.run_keys == [run_key(project, "calculator", "specs/calculator.md")]
+    assert stable.entries["specs/calculator.md"]["sha"] == hashlib.sha256(full.encode()).hexdigest()
+
+
+def test_spec_unchanged_since_it_was_last_seen_runs_on_the_second_look(project: Project) -> None:
+    project.write("calculator.md", spec_text("Calculator"), just_now=True)
+
+    first, second = project.tick(), project.tick()
+
+    assert first.result.run_requests == []
+    assert second.partition_keys == ["calculator"]
+    assert "Spec specs/calculator.md is new: requesting a run" in second.logged("INFO")
+
+
+def test_non_utf8_file_name_is_skipped_with_a_clear_reason(two_specs: Project) -> None:
+    bad_name = os.fsencode(two_specs.root / "specs") + b"/caf\xe9.md"
+    with open(bad_name, "w", encoding="utf-8") as handle:
+        handle.write(spec_text("Cafe"))
+    os.utime(bad_name, (time.time() - 60, time.time() - 60))
+
+    tick = two_specs.tick()
+    again = two_specs.tick()
+
+    assert tick.partition_keys == ["calculator", "text_stats"]
+    assert "specs/caf\\xe9.md: the file name is not valid UTF-8; rename it" in tick.logged("WARNING")
+    assert again.logged("WARNING") == ""  # said once
+    assert "not valid UTF-8" in again.skip_message
+    json.dumps(json.loads(tick.cursor))  # the cursor stays valid JSON
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "---\nname: X\ncreated: 2024-02-30\nrequirements: [a]\n---\n",
+        "---\nname: X\nbuild: !!int abc\nrequirements: [a]\n---\n",
+        "---\nname: X\na: &a ["
+        + ",".join(["x" * 50] * 9)
+        + "]\n"
+        + "".join(
+            f"{n}: &{n} [{','.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefg", "bcdefgh", strict=True)
+        )
+        + "stage: *h\nrequirements: [a]\n---\n",
+    ],
+    ids=["february-30", "int-tag-on-text", "alias-bomb"],
+)
+def test_crashing_spec_is_reported_and_the_good_ones_still_run(two_specs: Project, broken: str) -> None:
+    two_specs.write("broken.md", broken)
+
+    started = time.perf_counter()
+    tick = two_specs.tick()
+
+    assert time.perf_counter() - started < 5
+    assert tick.partition_keys == ["calculator", "text_stats"]
+    error = str(tick.entries["specs/broken.md"]["error"])
+    assert error.startswith("specs/broken.md:")
+    assert len(error) < 400
+    assert len(tick.cursor) < 2000
+
+
+@pytest.mark.slow  # writing 10,000 files takes most of its 20 s
+def test_ten_thousand_new_specs_request_runs_on_the_first_tick(project: Project) -> None:
+    specs = project.root / "specs"
+    specs.mkdir(parents=True)
+    a_minute_ago = time.time() - 60
+    for number in range(10_000):
+        path = specs / f"c{number:05d}.md"
+        path.write_text(spec_text(f"C{number:05d}"), encoding="utf-8")
+        os.utime(path, (a_minute_ago, a_minute_ago))
+
+    first = project.tick()
+
+    assert first.partition_keys  # runs for what the first tick parsed
+    assert first.partition_keys[0] == "c00000"
+    assert len(first.partition_keys) < 10_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -57,3 +58,72 @@ def test_register_refuses_a_bad_spec_with_exit_2(
     assert main(["register", str(bad)]) == 2
     assert "bad spec" in capsys.readouterr().err
     assert _partitions() == []
+
+
+def test_register_goes_on_past_bad_specs_with_one_line_each(
+    demo_project: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = demo_project / "specs"
+    (specs / "feb30.md").write_text(
+        "---\nname: X\ncreated: 2024-02-30\nrequirements: [a]\n---\n", encoding="utf-8"
+    )
+    (specs / "bomb.md").write_text(
+        "---\nname: X\nbuild: !!int abc\nrequirements: [a]\n---\n", encoding="utf-8"
+    )
+
+    code = main(["register", str(specs / "feb30.md"), str(specs / "bomb.md")])
+    out, err = capsys.readouterr()
+
+    assert code == 2
+    assert err.splitlines() == [
+        "spec2prod: bad spec: specs/feb30.md:3: the front matter is not usable YAML: "
+        "'2024-02-30' is not a valid timestamp",
+        "spec2prod: bad spec: specs/bomb.md:3: the front matter is not usable YAML: 'abc' is not a valid int",
+    ]
+    assert "Traceback" not in out + err
+
+
+def test_register_registers_the_good_specs_beside_a_bad_one(
+    demo_project: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = _specs(demo_project)
+    bad = demo_project / "specs" / "broken.md"
+    bad.write_text("---\nname: X\ncreated: 2024-13-01\nrequirements: [a]\n---\n", encoding="utf-8")
+
+    code = main(["register", str(bad), *good])
+
+    assert code == 2
+    assert _partitions() == ["calculator", "text_stats"]
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["calculator\tregistered", "text_stats\tregistered"]
+    assert err.count("\n") == 1 and "specs/broken.md:3" in err
+
+
+@pytest.mark.timeout(30)
+def test_register_refuses_a_fifo_at_once(
+    demo_project: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = demo_project / "specs" / "waiting.md"
+    os.mkfifo(fifo)
+
+    assert main(["register", str(fifo)]) == 2
+    assert "specs/waiting.md: the spec is not a regular file but a FIFO" in capsys.readouterr().err
+
+
+def test_run_reports_every_bad_spec_on_one_line_and_exits_2(
+    demo_project: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = demo_project / "specs"
+    (specs / "a.md").write_text(
+        "---\nname: X\ncoverage: " + "9" * 400 + "\nrequirements: [a]\n---\n", "utf-8"
+    )
+    (specs / "b.md").write_text("# B\x00\n## Requirements\n- a\n", encoding="utf-8")
+
+    code = main(["run", str(specs / "a.md"), str(specs / "b.md")])
+    err = capsys.readouterr().err
+
+    assert code == 2
+    assert err.splitlines() == [
+        "spec2prod: bad spec: specs/a.md:3: coverage threshold inf is outside 0..100",
+        "spec2prod: bad spec: specs/b.md:1: the spec contains a NUL character; save it as plain text",
+    ]

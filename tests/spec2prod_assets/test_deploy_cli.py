@@ -90,3 +90,46 @@ def test_the_deploy_root_defaults_to_the_project_work_folder(
     LocalReleaseDeployer(root, health_check=healthy).deploy(make_bundle(tmp_path).path, "staging", COMPONENT)
     assert _run("releases", "staging", COMPONENT) == 0
     assert "current" in capsys.readouterr().out
+
+
+def test_history_skips_a_torn_line_shows_the_entries_around_it_and_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "deploy"
+    deployer = LocalReleaseDeployer(root, health_check=healthy)
+    deployer.deploy(make_bundle(tmp_path).path, "staging", COMPONENT)
+    history = root / "staging" / COMPONENT / "history.jsonl"
+    with history.open("ab") as handle:
+        handle.write(b'{"time": "2026-\xff')
+    last = deployer.deploy(make_bundle(tmp_path, version="1.0.1").path, "staging", COMPONENT)
+    assert _run("history", "staging", COMPONENT, "--deploy-root", str(root)) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 2 and last.release_id in captured.out.splitlines()[-1]
+    assert captured.err == f"spec2prod history: warning: {history} line 2: not UTF-8 text; skipped\n"
+
+
+def test_releases_with_a_current_that_is_not_a_symlink_lists_and_warns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "deploy"
+    release = LocalReleaseDeployer(root, health_check=healthy).deploy(
+        make_bundle(tmp_path).path, "staging", COMPONENT
+    )
+    current = root / "staging" / COMPONENT / "current"
+    current.unlink()
+    current.write_text("not a link\n")
+    assert _run("releases", "staging", COMPONENT, "--deploy-root", str(root)) == 0
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[1].startswith(release.release_id)
+    assert "current" not in captured.out.splitlines()[1]
+    assert captured.err == (
+        f"spec2prod releases: warning: {current} is a file, not a symlink to a release; "
+        "the next deploy moves it aside\n"
+    )
+
+
+def test_an_environment_name_with_a_trailing_newline_fails_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("history", "staging\n", COMPONENT, "--deploy-root", str(tmp_path)) == 1
+    assert "environment 'staging\\n' must be letters" in capsys.readouterr().err

@@ -141,3 +141,16 @@ class OneFileGenerator(ScriptedGenerator):
         if self.escaping_path is not None:
             files.append(GeneratedFile(path=self.escaping_path, content=self.content))
         return GeneratedFiles(task_id=handle.task_id, files=tuple(files))
+
+
+class SlowToCancelGenerator(NeverFinishingGenerator):
+    """Never finishes, and its `cancel` takes `cancel_s` (a server that does not answer the pause)."""
+
+    def __init__(self, cancel_s: float) -> None:
+        super().__init__(name="slow-to-cancel")
+        self.cancel_s = cancel_s
+
+    async def cancel(self, handle: TaskHandle) -> str:
+        self.calls.append(("cancel", (handle.task_id,)))
+        await asyncio.sleep(self.cancel_s)
+        return "cancelled"

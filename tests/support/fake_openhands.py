@@ -5,8 +5,8 @@ It answers the endpoints spec2prod uses with the status codes and JSON shapes of
 runs no agent: each conversation plays a scripted `Outcome` once it has been polled a set number of
 times, writing files into the fake's in-memory workspace, appending the events the real agent would, and
 reporting the cost. What the real server will not do on demand is injected as a `Fault` per endpoint:
-401 for a wrong key, 404 mid-poll, 429 with Retry-After, bursts of 500, slow or malformed answers, and a
-server that stops in the middle of a run.
+401 for a wrong key, 404 mid-poll, 429 with Retry-After, bursts of 500, slow, dripping, huge or malformed
+answers, and a server that stops in the middle of a run.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,7 +30,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
@@ -167,11 +167,17 @@ class Fault:
     delay_s: float = 0.0
     malformed: bool = False
     after_handling: bool = False
+    # A 200 whose body comes one byte every `drip_s` (30 bytes in all), or `stream_bytes` bytes at full speed.
+    drip_s: float = 0.0
+    stream_bytes: int = 0
+    bytes_sent: int = 0  # how much of a streamed body left the server before the client hung up
 
     def matches(self, request: Request) -> bool:
         return self.times > 0 and request.method == self.method and request.url.path.startswith(self.path)
 
-    def response(self, request_body: Any = None) -> Response | None:
+    def response(self, request_body: Any = None, request: Request | None = None) -> Response | None:
+        if self.drip_s or self.stream_bytes:
+            return StreamingResponse(self._stream(request), media_type="application/json")
         if self.malformed:
             return Response(b'{"items": [', media_type="application/json")
         if self.status is None:
@@ -190,6 +196,21 @@ class Fault:
         else:
             body = {"detail": f"injected {self.status}"}
         return JSONResponse(body, status_code=self.status, headers=headers)
+
+    async def _stream(self, request: Request | None) -> AsyncIterator[bytes]:
+        """The body; stops when the client hangs up (uvicorn would otherwise swallow the rest)."""
+        if self.drip_s:
+            for _ in range(30):
+                await asyncio.sleep(self.drip_s)
+                self.bytes_sent += 1
+                yield b" "
+            return
+        chunk = b"x" * 65536
+        while self.bytes_sent < self.stream_bytes:
+            if request is not None and await request.is_disconnected():
+                return
+            self.bytes_sent += len(chunk)
+            yield chunk
 
 
 @dataclass(frozen=True)
@@ -278,6 +299,8 @@ class FakeOpenHands:
         self.files: dict[str, bytes] = {}
         self.commits: dict[str, dict[str, bytes]] = {}
         self.bash_exit_code = 0
+        self.bash_stderr = "fatal: injected failure"
+        self.download_bytes_sent = 0
         self.runs_started = 0
         self._lock = threading.Lock()
         self._server = LoopbackServer(self._app())
@@ -353,7 +376,7 @@ class FakeOpenHands:
                 return await handler(request)
             if not fault.after_handling:
                 await asyncio.sleep(fault.delay_s)
-                return fault.response(await _json_or_none(request)) or await handler(request)
+                return fault.response(await _json_or_none(request), request) or await handler(request)
             response = await handler(request)
             await asyncio.sleep(fault.delay_s)
             return fault.response() or response
@@ -484,7 +507,15 @@ class FakeOpenHands:
             data = self.files.get(path)
         if data is None:
             return JSONResponse({"detail": "File not found"}, status_code=404)
-        return Response(data, media_type="application/octet-stream")
+        return StreamingResponse(self._chunks(data, request), media_type="application/octet-stream")
+
+    async def _chunks(self, data: bytes, request: Request) -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 65536):
+            if await request.is_disconnected():
+                return
+            with self._lock:
+                self.download_bytes_sent += len(data[start : start + 65536])
+            yield data[start : start + 65536]
 
     async def _execute_bash(self, request: Request) -> Response:
         body = await request.json()
@@ -501,7 +532,7 @@ class FakeOpenHands:
                 "order": 0,
                 "exit_code": exit_code,
                 "stdout": None,
-                "stderr": "fatal: injected failure" if exit_code else None,
+                "stderr": self.bash_stderr if exit_code else None,
                 "kind": "BashOutput",
             }
         )

@@ -23,6 +23,7 @@ from spec2prod_assets.generation.protocol import (
     TaskStatus,
 )
 from spec2prod_assets.runtime.processes import CommandResult, clean_env, python_tool, run_command_async
+from spec2prod_assets.runtime.sandbox import Sandbox
 from spec2prod_assets.storage.working_copies import import_root
 
 # What `crosshair cover` prints when a module defines no function to cover.
@@ -72,6 +73,9 @@ class CrossHairGenerator:
                 env=clean_env({"PYTHONPATH": str(workspace / import_root(task.source_path))}),
                 started=started,
                 clip_output=False,
+                # CrossHair imports and runs the component: untrusted code, so it gets the sandbox
+                # with only its own workspace copy writable.
+                sandbox=Sandbox(writable=(workspace,)),
             )
         )
         try:

@@ -70,7 +70,7 @@ ONE_FAILING_ONE_PASSING = dedent(
     """
 )
 
-# Fails on every third invocation, counted in a file outside the component's tree.
+# Fails on every third invocation, counted in a file that outlives each run.
 FLAKY = dedent(
     """\
     from pathlib import Path
@@ -175,6 +175,7 @@ def _funnel(
     refused: Sequence[RejectedPath] = (),
     timeout_s: float = TIMEOUT_S,
     reliability_runs: int = 1,
+    check_policy: bool = True,
 ) -> FunnelResult:
     tree, baseline = component
     return run_funnel(
@@ -189,6 +190,7 @@ def _funnel(
         work_dir=work_dir,
         timeout_s=timeout_s,
         reliability_runs=reliability_runs,
+        check_policy=check_policy,
     )
 
 
@@ -275,12 +277,17 @@ def test_only_the_failing_test_of_a_file_is_dropped_and_the_passing_one_is_kept(
 def test_flaky_test_failing_one_run_in_three_is_rejected_as_unreliable(
     component: Component, tmp_path: Path
 ) -> None:
-    counter = tmp_path / "outside-the-tree" / "runs.txt"
-    counter.parent.mkdir()
+    # In the funnel's own tree, which every run shares: the sandbox lets a run write nowhere else.
+    counter = tmp_path / "funnel" / "tree" / "flaky-runs.txt"
     flaky = FLAKY.format(counter=str(counter))
 
+    # It writes outside tmp_path, which the policy refuses; this test is about the filter behind it.
     result = _funnel(
-        component, tmp_path / "funnel", [_file("test_flaky.py", flaky)], reliability_runs=RELIABILITY_RUNS
+        component,
+        tmp_path / "funnel",
+        [_file("test_flaky.py", flaky)],
+        reliability_runs=RELIABILITY_RUNS,
+        check_policy=False,
     )
 
     assert int(counter.read_text()) >= 3  # it really ran, and passed the first two times
@@ -319,6 +326,7 @@ def test_file_that_kills_its_process_is_rejected_and_the_others_are_judged_one_b
         component,
         tmp_path / "funnel",
         [_file("test_exit.py", KILLS_ITS_PROCESS), _file("test_ops.py", GOOD)],
+        check_policy=False,  # the policy refuses `os`; the runner behind it must hold anyway
     )
 
     (crashed,) = result.rejections
@@ -414,7 +422,8 @@ def test_generated_code_runs_without_the_parent_process_secrets(
     secret = "sk-funnel-test-secret-value"
     monkeypatch.setenv("OPENHANDS_API_KEY", secret)
 
-    result = _funnel(component, tmp_path / "funnel", [_file("test_env.py", NO_SECRETS)])
+    # The policy refuses `os`; what a test that slips past it can read is the environment's business.
+    result = _funnel(component, tmp_path / "funnel", [_file("test_env.py", NO_SECRETS)], check_policy=False)
 
     assert _by_stage(result, "pass") == []
     assert result.tests_passing == 1
@@ -423,3 +432,52 @@ def test_generated_code_runs_without_the_parent_process_secrets(
         p for p in (tmp_path / "funnel").rglob("*") if p.is_file() and secret.encode() in p.read_bytes()
     ]
     assert leaked == []
+
+
+WRITES_INTO_THE_SOURCE = dedent(
+    """\
+    from pathlib import Path
+
+    from mathy.ops import sign
+
+
+    def test_sign_of_a_negative_number():
+        assert sign(-5) == -1
+
+
+    def test_rewrites_the_component():
+        Path("src/mathy/ops.py").write_text("def sign(x):\\n    return 1\\n")
+        assert sign(3) == 1
+    """
+)
+
+
+def test_a_file_that_imports_os_is_rejected_by_the_policy_before_it_runs(
+    component: Component, tmp_path: Path
+) -> None:
+    result = _funnel(component, tmp_path / "funnel", [_file("test_exit.py", KILLS_ITS_PROCESS)])
+
+    (refused,) = result.rejections
+    assert (refused.stage, refused.test) == ("policy", None)
+    assert "imports 'os'" in refused.reason
+    assert refused.reason.startswith("line 1: ")
+    assert (result.tests_generated, result.tests_collected, result.tests_accepted) == (1, 0, 0)
+    assert not (tmp_path / "funnel" / "runs").exists()  # nothing of it ever ran
+
+
+def test_policy_is_the_first_filter_and_drops_only_the_test_that_breaks_it(
+    component: Component, tmp_path: Path
+) -> None:
+    tree, _ = component
+    source_before = (tree / "src" / "mathy" / "ops.py").read_text()
+
+    result = _funnel(component, tmp_path / "funnel", [_file("test_sign.py", WRITES_INTO_THE_SOURCE)])
+
+    (refused,) = result.rejections
+    assert refused.stage == "policy"
+    assert refused.test is not None and refused.test.endswith("::test_rewrites_the_component")
+    assert "outside tmp_path" in refused.reason
+    assert (result.tests_generated, result.tests_collected, result.tests_accepted) == (2, 1, 1)
+    (accepted,) = result.accepted_files
+    assert "test_rewrites_the_component" not in (Path(result.accepted_dir) / accepted).read_text()
+    assert (tree / "src" / "mathy" / "ops.py").read_text() == source_before

@@ -23,6 +23,7 @@ from tests.support.fake_generators import (
     NeverFinishingGenerator,
     Script,
     ScriptedGenerator,
+    SlowToCancelGenerator,
 )
 
 LOGGER = "tests.generation_runner"
@@ -148,6 +149,28 @@ def test_a_generator_that_never_finishes_fails_at_the_deadline_and_the_call_retu
     assert outcome.files == ()
     assert outcome.degraded_reason is not None and "deadline" in outcome.degraded_reason
     assert not any(kind == "collect" for kind, _ in generator.calls)
+
+
+def test_a_cancel_that_hangs_after_the_deadline_is_cut_off_by_the_wall_clock_limit() -> None:
+    generator = SlowToCancelGenerator(cancel_s=30.0)
+
+    started = time.perf_counter()
+    outcome = asyncio.run(
+        generate(
+            generator,
+            [_task("a"), _task("b")],
+            poll_interval_s=0.05,
+            deadline_s=0.3,
+            log=logging.getLogger(LOGGER),
+            cancel_timeout_s=0.5,
+        )
+    )
+    elapsed = time.perf_counter() - started
+
+    assert elapsed < 3.0  # deadline + one cancel limit (the cancels run together), not 2 x 30 s
+    assert [kind for kind, _ in generator.calls].count("cancel") == 2
+    assert all(s.state is TaskState.FAILED for s in outcome.statuses)
+    assert all("cancel did not finish within 0.5s" in s.detail for s in outcome.statuses)
 
 
 def test_a_generator_whose_submit_raises_degrades_with_the_reason_and_no_files(

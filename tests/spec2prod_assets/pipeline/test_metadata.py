@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from spec2prod_assets.pipeline.metadata import STAGE_COLUMNS, report_metadata, table
+from spec2prod_assets.pipeline.metadata import STAGE_COLUMNS, report_metadata, sandbox_metadata, table
 from spec2prod_assets.report.timings import StageTiming, summarize
 
 SCHEMA = dg.TableSchema(columns=[dg.TableColumn("test"), dg.TableColumn("duration_s", "float")])
@@ -58,3 +58,13 @@ def test_the_report_metadata_carries_the_contract_keys_and_a_typed_stage_table()
     )
     assert metadata["stages"].schema == STAGE_COLUMNS
     assert [record.data["start_s"] for record in metadata["stages"].records] == [0.0, 1.0]
+
+
+def test_sandboxed_stages_say_they_ran_in_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SPEC2PROD_SANDBOX", raising=False)
+    assert sandbox_metadata() == {"sandbox": "bubblewrap"}
+
+
+def test_an_opted_out_sandbox_shows_in_the_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPEC2PROD_SANDBOX", "off")
+    assert sandbox_metadata() == {"sandbox": "off"}

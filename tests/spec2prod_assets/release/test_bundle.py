@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import shutil
 import tarfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from spec2prod_assets.release import bundle as bundle_module
 from spec2prod_assets.release.bundle import (
     MANIFEST_NAME,
     BundleError,
     build_bundle,
+    bundle_sha256,
     file_sha256,
     unpack_bundle,
     verify_bundle,
@@ -168,3 +174,105 @@ def test_unpack_of_a_refused_bundle_creates_nothing(tmp_path: Path) -> None:
         unpack_bundle(path, dest)
     assert not (tmp_path / "unpacked").exists()
     assert not (tmp_path / "escape.py").exists()
+
+
+def test_a_link_to_a_file_inside_the_tree_is_bundled_as_that_file(tmp_path: Path) -> None:
+    tree = write_component(tmp_path / "tree")
+    (tree / "src/calc/alias.py").symlink_to("__init__.py")
+    bundle = build_bundle(tree, manifest_for(), tmp_path / "out")
+    assert bundle.manifest.files["src/calc/alias.py"] == bundle.manifest.files["src/calc/__init__.py"]
+    with tarfile.open(bundle.path) as tar:
+        assert tar.getmember("src/calc/alias.py").isreg()
+
+
+def test_a_link_to_a_file_outside_the_tree_is_refused_naming_where_it_leads(tmp_path: Path) -> None:
+    secret = tmp_path / "home/.ssh/id_ed25519"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("PRIVATE KEY")
+    tree = write_component(tmp_path / "tree")
+    (tree / "src/calc/keys.py").symlink_to(secret)
+    with pytest.raises(BundleError) as caught:
+        build_bundle(tree, manifest_for(), tmp_path / "out")
+    assert f"keys.py is a symlink to {secret}, outside the tree" in str(caught.value)
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_tests_folder_linked_outside_the_tree_is_refused(tmp_path: Path) -> None:
+    elsewhere = write_component(tmp_path / "elsewhere")
+    tree = write_component(tmp_path / "tree")
+    shutil.rmtree(tree / "tests")
+    (tree / "tests").symlink_to(elsewhere / "tests")
+    with pytest.raises(BundleError, match=r"tests is a symlink to .*elsewhere/tests, outside the tree"):
+        build_bundle(tree, manifest_for(), tmp_path / "out")
+
+
+def test_an_abandoned_bundle_temporary_is_removed_by_the_next_build(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".bundle-dead1234.tmp").write_bytes(b"half a tar.gz from a build that was killed")
+    bundle = build_bundle(write_component(tmp_path / "tree"), manifest_for(), out)
+    assert [path.name for path in out.iterdir()] == [bundle.path.name]
+
+
+def test_a_bundle_temporary_that_a_live_build_holds_is_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    live = out / ".bundle-live1234.tmp"
+    live.write_bytes(b"being written")
+    with live.open("rb") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        build_bundle(write_component(tmp_path / "tree"), manifest_for(), out)
+        assert live.read_bytes() == b"being written"
+
+
+def _bomb(tmp_path: Path, size: int) -> Path:
+    data = bytes(size)
+    manifest = manifest_for().model_copy(
+        update={"files": {"src/calc/big.bin": hashlib.sha256(data).hexdigest()}}
+    )
+    return write_raw_bundle(
+        tmp_path / "raw",
+        [(_member(MANIFEST_NAME), manifest.model_dump_json().encode()), (_member("src/calc/big.bin"), data)],
+    )
+
+
+def test_verifying_a_small_bundle_that_expands_a_lot_stays_in_bounded_memory(tmp_path: Path) -> None:
+    path = _bomb(tmp_path, 64 << 20)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        verify_bundle(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"verifying took {peak / 2**20:.0f} MiB"
+
+
+def test_a_bundle_whose_files_exceed_the_size_cap_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bundle_module, "MAX_UNPACKED_BYTES", 1 << 20)
+    path = _bomb(tmp_path, 2 << 20)
+    with pytest.raises(BundleError, match=r"its files add up to more than 1048576 bytes"):
+        verify_bundle(path)
+
+
+def test_a_bundle_with_a_member_before_its_manifest_is_refused(tmp_path: Path) -> None:
+    manifest = manifest_for().model_dump_json().encode()
+    path = write_raw_bundle(
+        tmp_path / "raw", [(_member("src/calc/__init__.py"), b"x = 1\n"), (_member(MANIFEST_NAME), manifest)]
+    )
+    with pytest.raises(BundleError, match=r"first member is 'src/calc/__init__\.py', not manifest\.json"):
+        verify_bundle(path)
+
+
+def test_a_bundle_name_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="not named"):
+        bundle_sha256(tmp_path / f"{'a' * 64}.tar.gz\n")
+
+
+def test_a_link_to_a_folder_inside_the_tree_is_refused_not_followed(tmp_path: Path) -> None:
+    tree = write_component(tmp_path / "tree")
+    (tree / "src/calc/again").symlink_to(tree / "src/calc")
+    with pytest.raises(BundleError, match=r"again is a symlink to the folder .*src/calc; a bundle holds"):
+        build_bundle(tree, manifest_for(), tmp_path / "out")

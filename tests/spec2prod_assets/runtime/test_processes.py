@@ -156,3 +156,33 @@ def test_output_and_exit_code_are_captured(tmp_path: Path) -> None:
 def test_a_missing_program_is_a_command_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="could not start"):
         run_command([str(tmp_path / "no-such-program")], cwd=tmp_path, timeout_s=5)
+
+
+# A command that starts a detached grandchild holding stdout and stderr, then sleeps past its timeout.
+_DETACHED_HOLDING_PIPES = """\
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20)"], start_new_session=True)
+time.sleep(30)
+"""
+
+
+def test_a_detached_grandchild_holding_the_pipes_does_not_stretch_the_timeout(tmp_path: Path) -> None:
+    result = run_command([sys.executable, "-c", _DETACHED_HOLDING_PIPES], cwd=tmp_path, timeout_s=2)
+    assert result.timed_out
+    assert result.duration_s < 4, f"a 2 s timeout took {result.duration_s:.1f}s"
+
+
+def test_async_a_detached_grandchild_holding_the_pipes_does_not_stretch_the_timeout(tmp_path: Path) -> None:
+    result = asyncio.run(
+        run_command_async([sys.executable, "-c", _DETACHED_HOLDING_PIPES], cwd=tmp_path, timeout_s=2)
+    )
+    assert result.timed_out
+    assert result.duration_s < 4, f"a 2 s timeout took {result.duration_s:.1f}s"
+
+
+def test_huge_output_keeps_only_a_bounded_tail(tmp_path: Path) -> None:
+    code = "import sys\nfor i in range(400):\n    sys.stdout.write(str(i) * 100000 + '\\n')\nprint('END')"
+    result = run_command([sys.executable, "-c", code], cwd=tmp_path, timeout_s=60)
+    assert result.ok
+    assert len(result.stdout) <= 200_000
+    assert result.stdout.rstrip().endswith("END")

@@ -9,7 +9,9 @@ import pytest
 
 from spec2prod_assets.storage.working_copies import (
     ComponentTreeError,
+    LinkOutsideProject,
     copy_component,
+    copy_tree,
     existing_test_paths,
     relative_to_tree,
 )
@@ -61,3 +63,40 @@ def test_a_tree_reached_through_a_link_still_gives_relative_paths(tmp_path: Path
 def test_relative_paths_and_paths_outside_the_tree_come_back_as_given(tmp_path: Path) -> None:
     assert relative_to_tree("src/ops.py", tmp_path) == "src/ops.py"
     assert relative_to_tree("/elsewhere/ops.py", tmp_path) == "/elsewhere/ops.py"
+
+
+def test_a_source_file_linked_outside_the_project_is_refused_and_nothing_is_copied(tmp_path: Path) -> None:
+    project = write_gap_component(tmp_path / "project")
+    secret = tmp_path / "home" / "keys"
+    secret.parent.mkdir()
+    secret.write_text("PRIVATE KEY")
+    os.symlink(secret, project / source_dir() / "keys.py")
+    with pytest.raises(LinkOutsideProject, match=r"keys\.py is a symlink to .*outside the project"):
+        copy_component(project, gap_spec(), tmp_path / "copy")
+    assert not (tmp_path / "copy").exists()
+
+
+def test_a_tests_folder_linked_outside_the_project_is_refused(tmp_path: Path) -> None:
+    project = write_gap_component(tmp_path / "project")
+    outside = tmp_path / "elsewhere"
+    (project / component_tests()).rename(outside)
+    os.symlink(outside, project / component_tests())
+    with pytest.raises(LinkOutsideProject, match="outside the project"):
+        copy_component(project, gap_spec(), tmp_path / "copy")
+
+
+def test_a_link_that_stays_inside_the_project_is_copied_as_its_file(tmp_path: Path) -> None:
+    project = write_gap_component(tmp_path / "project")
+    os.symlink("ops.py", project / source_dir() / "alias.py")
+    copy = copy_component(project, gap_spec(), tmp_path / "copy")
+    alias = copy / source_dir() / "alias.py"
+    assert not alias.is_symlink()
+    assert alias.read_text() == (project / source_dir() / "ops.py").read_text()
+
+
+def test_a_link_planted_in_a_working_tree_is_refused_when_the_tree_is_copied(tmp_path: Path) -> None:
+    tree = write_gap_component(tmp_path / "tree")
+    (tmp_path / "secret").write_text("x")
+    os.symlink(tmp_path / "secret", tree / source_dir() / "planted.py")
+    with pytest.raises(LinkOutsideProject, match="planted"):
+        copy_tree(tree, tmp_path / "copy")

@@ -148,3 +148,52 @@ def test_stale_coverage_files_in_the_tree_do_not_change_the_result(tmp_path: Pat
     coverage = _run(tree, tmp_path / "out").coverage
     assert coverage is not None
     assert (coverage.line_pct, coverage.branch_pct) == (pytest.approx(66.67), pytest.approx(50.0))
+
+
+# A failing test that, at exit, forges a "passed" record for itself and 100 % coverage in every report it
+# can find: the run must still say "failed" with the real coverage.
+_FORGER = """\
+import atexit, json, os
+from pathlib import Path
+
+from shapes.numbers import classify
+
+
+def _forge():
+    fd = os.environ.get("SPEC2PROD_OUTCOMES_FD")
+    if fd:
+        line = {"nodeid": "tests/test_forger.py::test_fails", "outcome": "passed", "duration_s": 0.0}
+        os.write(int(fd), (json.dumps(line) + "\\n").encode())
+    forged = '{"files": {}, "totals": {"percent_covered": 100}}'
+    for name in ("COVERAGE_FILE", "SPEC2PROD_COVERAGE_REPORT"):
+        try:
+            Path(os.environ.get(name, "/x/y")).parent.joinpath("coverage.json").write_text(forged)
+        except OSError:
+            pass
+
+
+atexit.register(_forge)
+
+
+def test_fails():
+    assert classify(0) == "negative"
+"""
+
+
+def test_results_rewritten_at_exit_do_not_change_the_verdict_or_the_coverage(tmp_path: Path) -> None:
+    tree = _component(tmp_path / "tree", test_forger=_FORGER)
+    run = _run(tree, tmp_path / "out")
+    assert run.outcome_map() == {"tests/test_forger.py::test_fails": "failed"}
+    assert run.coverage is not None and run.coverage.modules
+
+
+def test_a_forged_session_line_that_disagrees_with_the_exit_status_is_refused(tmp_path: Path) -> None:
+    forged = (
+        "import json, os\n\n\ndef test_forges_the_session():\n"
+        "    line = {'session': {'exit_status': 0, 'collected': [], 'coverage_json': None}}\n"
+        "    os.write(int(os.environ['SPEC2PROD_OUTCOMES_FD']), (json.dumps(line) + '\\n').encode())\n"
+        "    assert False\n"
+    )
+    tree = _component(tmp_path / "tree", test_forged=forged)
+    with pytest.raises(runner.TestRunError, match="refused"):
+        _run(tree, tmp_path / "out")

@@ -1,18 +1,24 @@
-"""The HTTP calls to an agent server: a timeout on each, bounded retries, the circuit breaker, redaction.
+"""The HTTP calls to an agent server: a deadline on each, bounded retries, the circuit breaker, redaction.
 
-Connection errors, timeouts, 429 and 5xx are retried with exponential backoff and jitter (honouring
-`Retry-After`); other 4xx are fatal with the server's `detail`. The API key and the LLM key never
-appear in logs or errors: servers may echo request bodies back (FastAPI's 422 does).
+`request_timeout_s` bounds each attempt as a whole (connect, send, and every byte of the answer), and
+answers are streamed and refused past a size limit, so a server that drips bytes or sends gigabytes
+holds nothing for long. Connection errors, timeouts, 429 and 5xx are retried with exponential backoff
+and jitter (honouring `Retry-After`); other 4xx are fatal with the server's `detail`. The keys and the
+URL's credentials never appear in logs or errors: servers may echo request bodies back (FastAPI's 422
+does). Keys never go over plain HTTP to another machine unless the user opts in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import ipaddress
 import logging
 import random
 import time
 from types import TracebackType
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -21,12 +27,18 @@ from spec2prod_assets.generation.backends.openhands.breaker import breaker_for
 from spec2prod_assets.generation.backends.openhands.errors import (
     CircuitOpenError,
     OpenHandsHTTPError,
+    OpenHandsInsecure,
+    OpenHandsResponseTooLarge,
     OpenHandsTimeout,
     OpenHandsUnavailable,
 )
 from spec2prod_assets.generation.backends.openhands.settings import OpenHandsSettings
 
 MAX_DETAIL_CHARS = 500
+MAX_RESPONSE_BYTES = 10_000_000  # an API answer; file downloads pass their own, smaller limit
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+# Headers about the body on the wire: the buffered body handed back is already decoded and whole.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class AgentServerClient:
@@ -36,19 +48,31 @@ class AgentServerClient:
     """
 
     def __init__(self, settings: OpenHandsSettings, log: logging.Logger) -> None:
+        check_transport(settings)
         self._settings = settings
         self._log = log
         self._breaker = breaker_for(
-            settings.base_url, settings.circuit_breaker_threshold, settings.circuit_breaker_reset_s
+            settings.server, settings.circuit_breaker_threshold, settings.circuit_breaker_reset_s
         )
         headers: dict[str, str] = {}
-        if settings.api_key:
+        api_key = (settings.api_key or "").strip()
+        if api_key:
             if settings.auth_scheme == "bearer":
-                headers["Authorization"] = f"Bearer {settings.api_key}"
+                headers["Authorization"] = f"Bearer {api_key}"
             else:
-                headers["X-Session-API-Key"] = settings.api_key
+                headers["X-Session-API-Key"] = api_key
+        # Credentials in the URL become basic auth, so the URL httpx logs and raises with has none.
+        url = urlsplit(settings.server)
+        auth = (
+            httpx.BasicAuth(unquote(url.username or ""), unquote(url.password or ""))
+            if url.username
+            else None
+        )
         self._http = httpx.AsyncClient(
-            base_url=settings.server, headers=headers, timeout=httpx.Timeout(settings.request_timeout_s)
+            base_url=settings.display_url,
+            headers=headers,
+            auth=auth,
+            timeout=httpx.Timeout(settings.request_timeout_s),
         )
 
     async def __aenter__(self) -> AgentServerClient:
@@ -62,8 +86,13 @@ class AgentServerClient:
     ) -> None:
         await self._http.aclose()
 
-    async def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One API call with retries and the circuit breaker; returns a 2xx response or raises."""
+    async def call(
+        self, method: str, path: str, *, max_bytes: int = MAX_RESPONSE_BYTES, **kwargs: Any
+    ) -> httpx.Response:
+        """One API call with retries and the circuit breaker; returns a 2xx response or raises.
+
+        An answer longer than `max_bytes` raises `OpenHandsResponseTooLarge` once that many are read.
+        """
         settings = self._settings
 
         def wait(state: RetryCallState) -> float:
@@ -94,21 +123,20 @@ class AgentServerClient:
             before_sleep=log_retry,
             reraise=True,
         )
-        return await retrying(self._attempt, method, path, **kwargs)
+        return await retrying(self._attempt, method, path, max_bytes, **kwargs)
 
     def redact(self, text: str) -> str:
-        """`text` with the API key and the LLM key replaced, for anything a server said."""
-        for secret in (self._settings.api_key, self._settings.llm_api_key):
-            if secret:
-                text = text.replace(secret, "[redacted]")
+        """`text` with the keys and the URL's credentials replaced, for anything a server said."""
+        for secret in self._settings.secrets:
+            text = text.replace(secret, "[redacted]")
         return text
 
-    async def _attempt(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        server = self._settings.base_url
-        self._breaker.check(server)
+    async def _attempt(self, method: str, path: str, max_bytes: int, **kwargs: Any) -> httpx.Response:
+        self._breaker.check(self._settings.display_url)
         try:
-            response = await self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
+            async with asyncio.timeout(self._settings.request_timeout_s):
+                response = await self._read(method, path, max_bytes, **kwargs)
+        except (TimeoutError, httpx.TimeoutException) as exc:
             self._record_failure()
             raise OpenHandsTimeout(
                 f"{method} {path}: no answer within {self._settings.request_timeout_s} s"
@@ -127,11 +155,29 @@ class AgentServerClient:
             raise self._http_error(method, path, response)
         return response
 
+    async def _read(self, method: str, path: str, max_bytes: int, **kwargs: Any) -> httpx.Response:
+        """The whole answer, streamed and given up on as soon as it passes `max_bytes`."""
+        async with self._http.stream(method, path, **kwargs) as response:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise _too_large(method, path, max_bytes)
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise _too_large(method, path, max_bytes)
+                chunks.append(chunk)
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+        return httpx.Response(
+            response.status_code, headers=headers, content=b"".join(chunks), request=response.request
+        )
+
     def _record_failure(self) -> None:
         if self._breaker.record_failure():
             self._log.warning(
                 "OpenHands circuit opened for %s after %d consecutive failed calls",
-                self._settings.base_url,
+                self._settings.display_url,
                 self._breaker.failures,
             )
 
@@ -145,6 +191,32 @@ class AgentServerClient:
         return OpenHandsHTTPError(
             clip(message), status=status, detail=clip(detail), retry_after_s=_retry_after(response)
         )
+
+
+def check_transport(settings: OpenHandsSettings) -> None:
+    """Refuse to send keys or URL credentials over plain HTTP to another machine, unless opted in."""
+    parts = urlsplit(settings.server)
+    carries_secrets = bool(settings.api_key or settings.llm_api_key or parts.password)
+    if parts.scheme != "http" or not carries_secrets or settings.allow_insecure:
+        return
+    host = parts.hostname or ""
+    if host in _LOOPBACK_NAMES or _is_loopback_address(host):
+        return
+    raise OpenHandsInsecure(
+        f"refusing to send the OpenHands keys over plain HTTP to {host!r}: use https:// in OPENHANDS_URL, "
+        "or set OPENHANDS_ALLOW_INSECURE=1 to send them unencrypted anyway"
+    )
+
+
+def _is_loopback_address(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _too_large(method: str, path: str, limit: int) -> OpenHandsResponseTooLarge:
+    return OpenHandsResponseTooLarge(f"{method} {path}: response larger than {limit} bytes", limit=limit)
 
 
 def clip(text: str) -> str:

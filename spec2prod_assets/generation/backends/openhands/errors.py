@@ -40,3 +40,15 @@ class CircuitOpenError(OpenHandsUnavailable):
 
 class OpenHandsProtocolError(OpenHandsError):
     """The server answered 2xx with a body that is not the JSON the API promises."""
+
+
+class OpenHandsInsecure(OpenHandsError):
+    """Keys would go over plain HTTP to a host that is not this machine, and the user did not opt in."""
+
+
+class OpenHandsResponseTooLarge(OpenHandsProtocolError):
+    """The server's answer passed the size limit of its call; the rest of it was never read."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit

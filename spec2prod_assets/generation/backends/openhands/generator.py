@@ -22,6 +22,7 @@ from spec2prod_assets.generation.backends.openhands.errors import (
     OpenHandsError,
     OpenHandsHTTPError,
     OpenHandsProtocolError,
+    OpenHandsResponseTooLarge,
 )
 from spec2prod_assets.generation.backends.openhands.payloads import (
     BashOutput,
@@ -49,6 +50,9 @@ from spec2prod_assets.generation.protocol import (
 _BATCH_LIMIT = 99  # the agent server's cap on `ids` per batch request
 _UPLOAD_CONCURRENCY = 8
 _MAX_FILE_BYTES = 1_000_000
+# What one task may bring back: an agent that changed thousands of files is not writing unit tests.
+MAX_CHANGED_FILES = 100
+_MAX_TASK_BYTES = 10_000_000
 # Local clutter that would only slow the upload and pollute the agent's git status.
 _SKIPPED_NAMES = frozenset(
     {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", ".coverage"}
@@ -135,16 +139,29 @@ class OpenHandsGenerator:
                 raise OpenHandsProtocolError(f"conversation {handle.backend_id} has no {_TESTS_TAG!r} tag")
             workspace = conversation.workspace.working_dir
             response = await client.call("GET", "/api/git/changes", params={"path": workspace, "ref": "HEAD"})
+            changes = parse_list(Change, response)
             kept: list[GeneratedFile] = []
             rejected: list[RejectedPath] = []
-            for change in parse_list(Change, response):
+            budget = _MAX_TASK_BYTES
+            for change in changes[:MAX_CHANGED_FILES]:
                 reason = _change_rejection(change, tests_path)
-                if reason is None:
-                    content, reason = await _download_text(client, f"{workspace}/{change.path}")
+                if reason is None and budget <= 0:
+                    reason = f"over the limit of {_MAX_TASK_BYTES} bytes per task"
+                elif reason is None:
+                    limit = min(_MAX_FILE_BYTES, budget)
+                    content, reason = await _download_text(client, f"{workspace}/{change.path}", limit)
                     if content is not None:
+                        budget -= len(content.encode())
                         kept.append(GeneratedFile(path=change.path, content=content))
                         continue
                 rejected.append(RejectedPath(path=change.path, reason=reason or "unreadable"))
+            if len(changes) > MAX_CHANGED_FILES:
+                rejected.append(
+                    RejectedPath(
+                        path=f"{len(changes) - MAX_CHANGED_FILES} more changed file(s), not collected",
+                        reason=f"over the limit of {MAX_CHANGED_FILES} changed files per task",
+                    )
+                )
         self._log.info(
             "Collected %d test file(s) from conversation %s, rejected %d path(s)",
             len(kept),
@@ -154,10 +171,16 @@ class OpenHandsGenerator:
         return GeneratedFiles(task_id=handle.task_id, files=tuple(kept), rejected=tuple(rejected))
 
     async def cancel(self, handle: TaskHandle) -> str:
-        """Pause the conversation so it stops spending; what happened, as text. Never raises."""
+        """Pause the conversation so it stops spending; what happened, as text. Never raises.
+
+        Bounded by one `request_timeout_s` in all, retries included: it runs after the deadline.
+        """
+        timeout_s = self.settings.request_timeout_s
         try:
-            async with self._client() as client:
+            async with asyncio.timeout(timeout_s), self._client() as client:
                 return await _pause(client, handle)
+        except TimeoutError:
+            return f"could not pause it (no answer within {timeout_s:g} s)"
         except OpenHandsError as exc:
             return f"could not pause it ({exc})"
 
@@ -171,8 +194,8 @@ class OpenHandsGenerator:
     ) -> dict[str, Any]:
         settings = self.settings
         llm: dict[str, Any] = {"model": settings.llm_model, "usage_id": "agent"}
-        if settings.llm_api_key:
-            llm["api_key"] = settings.llm_api_key
+        if settings.llm_api_key and settings.llm_api_key.strip():
+            llm["api_key"] = settings.llm_api_key.strip()
         if settings.llm_base_url:
             llm["base_url"] = settings.llm_base_url
         return {
@@ -216,7 +239,8 @@ class OpenHandsGenerator:
         )
         output = parse(BashOutput, response)
         if output.exit_code != 0:
-            tail = (output.stderr or output.stdout or "").strip()[-MAX_DETAIL_CHARS:]
+            # Redacted before it is cut, so no key is cut in half at the edge and let through.
+            tail = client.redact((output.stderr or output.stdout or "").strip())[-MAX_DETAIL_CHARS:]
             raise OpenHandsError(
                 f"could not make the workspace a git repository (exit {output.exit_code}): {tail}"
             )
@@ -236,7 +260,7 @@ class OpenHandsGenerator:
                 cost_usd=cost_usd,
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
-                link=f"{self.settings.server}/api/conversations/{handle.backend_id}",
+                link=f"{self.settings.display_url}/api/conversations/{handle.backend_id}",
             )
 
         execution_status = conversation.execution_status
@@ -286,10 +310,13 @@ async def _last_event(
     return page.items[0] if page.items else None
 
 
-async def _download_text(client: AgentServerClient, path: str) -> tuple[str | None, str | None]:
-    """The file's text, or None and why it is refused."""
-    response = await client.call("GET", "/api/file/download", params={"path": path})
-    if len(response.content) > _MAX_FILE_BYTES:
+async def _download_text(client: AgentServerClient, path: str, limit: int) -> tuple[str | None, str | None]:
+    """The file's text, or None and why it is refused; never more than `limit` bytes are read."""
+    try:
+        response = await client.call("GET", "/api/file/download", params={"path": path}, max_bytes=limit)
+    except OpenHandsResponseTooLarge:
+        if limit < _MAX_FILE_BYTES:
+            return None, f"over the limit of {_MAX_TASK_BYTES} bytes per task"
         return None, f"larger than {_MAX_FILE_BYTES} bytes"
     try:
         return response.content.decode("utf-8"), None

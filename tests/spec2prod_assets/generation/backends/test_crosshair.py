@@ -199,3 +199,32 @@ def test_cancelling_a_task_it_never_submitted_says_so() -> None:
     stranger = TaskHandle(task_id="elsewhere", backend_id="1", submitted_at=time.time())
 
     assert asyncio.run(crosshair().cancel(stranger)) == "unknown task"
+
+
+def _listing(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+def test_crosshair_leaves_no_scratch_files_behind_after_a_run_or_a_cancel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # the one temporary folder the run inherits
+    slow_import = "import time\n\ntime.sleep(60)\n\n\ndef f(x: int) -> int:\n    return x\n"
+    tree = _workspace(tmp_path, {"core": CORE, "slow": slow_import})
+    before = _listing(tree)
+    generator = crosshair()
+
+    async def scenario() -> TaskStatus:
+        finished = await generator.submit(_task(tree, "core"))
+        cancelled = await generator.submit(_task(tree, "slow"))
+        status = await _wait(generator, finished)
+        await generator.cancel(cancelled)
+        return status
+
+    status = asyncio.run(scenario())
+
+    assert status.state is TaskState.SUCCEEDED, status.detail
+    assert _listing(scratch) == set()
+    assert _listing(tree) == before

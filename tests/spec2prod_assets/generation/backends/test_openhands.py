@@ -16,15 +16,17 @@ import pytest
 
 from spec2prod_assets.generation import protocol as generation_protocol
 from spec2prod_assets.generation.backends.openhands import breaker
+from spec2prod_assets.generation.backends.openhands.client import check_transport
 from spec2prod_assets.generation.backends.openhands.errors import (
     CircuitOpenError,
     OpenHandsError,
     OpenHandsHTTPError,
+    OpenHandsInsecure,
     OpenHandsProtocolError,
     OpenHandsTimeout,
     OpenHandsUnavailable,
 )
-from spec2prod_assets.generation.backends.openhands.generator import OpenHandsGenerator
+from spec2prod_assets.generation.backends.openhands.generator import MAX_CHANGED_FILES, OpenHandsGenerator
 from spec2prod_assets.generation.backends.openhands.settings import OpenHandsSettings
 from spec2prod_assets.generation.protocol import GenerationTask, GeneratorError, TaskHandle, TaskState
 from tests.support.fake_openhands import (
@@ -81,6 +83,7 @@ def make_generator(fake: FakeOpenHands, **overrides: Any) -> OpenHandsGenerator:
         "backoff_max_s": 0.05,
         "circuit_breaker_threshold": 20,
         "circuit_breaker_reset_s": 30.0,
+        "allow_insecure": False,
     }
     settings.update(overrides)
     return OpenHandsGenerator(OpenHandsSettings(**settings))
@@ -605,3 +608,194 @@ def test_keys_never_appear_in_task_statuses(
 
     assert API_KEY not in dumped
     assert LLM_KEY not in dumped
+
+
+def test_the_servers_stderr_from_the_git_set_up_is_redacted(
+    fake: FakeOpenHands, generator: OpenHandsGenerator, task: GenerationTask
+) -> None:
+    fake.bash_exit_code = 128
+    fake.bash_stderr = f"fatal: could not read config (env: KEY={API_KEY} LLM={LLM_KEY})"
+
+    with pytest.raises(OpenHandsError) as raised:
+        run(generator.submit(task))
+
+    assert "could not make the workspace a git repository" in str(raised.value)
+    assert "[redacted]" in str(raised.value)
+    assert API_KEY not in str(raised.value)
+    assert LLM_KEY not in str(raised.value)
+
+
+def test_a_key_with_a_trailing_newline_is_still_redacted(
+    fake: FakeOpenHands, task: GenerationTask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    generator = make_generator(fake, llm_api_key=LLM_KEY + "\n")
+    fake.inject(Fault("POST", "/api/conversations", status=422))  # echoes the body, key included
+
+    with pytest.raises(OpenHandsHTTPError) as raised:
+        run(generator.submit(task))
+
+    assert "[redacted]" in raised.value.detail
+    assert LLM_KEY not in str(raised.value)
+    assert LLM_KEY not in caplog.text
+
+
+def test_credentials_in_the_server_url_never_reach_links_errors_or_logs(
+    fake: FakeOpenHands, task: GenerationTask, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    password = "url-pass-5e1d-never-print-me"
+    url = fake.url.replace("http://", f"http://spec2prod:{password}@")
+    generator = make_generator(fake, base_url=url, circuit_breaker_threshold=2, max_retries=1)
+    fake.default_outcome = hits_max_iterations()
+    handle = run(generator.submit(task))
+    statuses = run(generator.poll([handle])) + run(generator.poll([handle]))
+    fake.inject(Fault("GET", "/api/conversations", status=500, times=100))
+    with pytest.raises(OpenHandsHTTPError):
+        poll_one(generator, handle)
+    with pytest.raises(CircuitOpenError) as opened:
+        poll_one(generator, handle)
+
+    links = [s.link or "" for s in statuses]
+    assert all(link.startswith("http://127.0.0.1:") for link in links)
+    for text in [*links, *(s.model_dump_json() for s in statuses), str(opened.value), caplog.text]:
+        assert password not in text
+        assert "spec2prod:" not in text
+
+
+def remote_settings(url: str, **overrides: Any) -> OpenHandsSettings:
+    settings: dict[str, Any] = {
+        "base_url": url,
+        "api_key": API_KEY,
+        "auth_scheme": "session_key",
+        "llm_model": "openai/gpt-4o",
+        "llm_api_key": LLM_KEY,
+        "llm_base_url": None,
+        "working_root": WORKING_ROOT,
+        "timeout_s": 60.0,
+        "request_timeout_s": 5.0,
+        "max_iterations": 50,
+        "max_retries": 3,
+        "backoff_s": 0.01,
+        "backoff_max_s": 0.05,
+        "circuit_breaker_threshold": 20,
+        "circuit_breaker_reset_s": 30.0,
+        "allow_insecure": False,
+    }
+    settings.update(overrides)
+    return OpenHandsSettings(**settings)
+
+
+def test_keys_over_plain_http_to_a_remote_host_are_refused_before_any_call(task: GenerationTask) -> None:
+    generator = OpenHandsGenerator(remote_settings("http://10.255.255.1:8000"))
+
+    started = time.monotonic()
+    with pytest.raises(OpenHandsInsecure) as refused:
+        run(generator.submit(task))
+
+    assert time.monotonic() - started < 1.0  # refused, not a connection attempt timing out
+    message = str(refused.value)
+    assert "plain HTTP" in message and "10.255.255.1" in message and "OPENHANDS_ALLOW_INSECURE=1" in message
+    handle = TaskHandle(task_id="t", backend_id="x", submitted_at=0)
+    assert run(generator.cancel(handle)).startswith("could not pause it (refusing")
+
+
+def test_url_credentials_over_plain_http_to_a_remote_host_are_refused() -> None:
+    settings = remote_settings("http://user:pw@agents.example.com", api_key=None, llm_api_key=None)
+
+    with pytest.raises(OpenHandsInsecure):
+        check_transport(settings)
+
+
+def test_plain_http_to_a_remote_host_is_allowed_when_the_user_opts_in() -> None:
+    check_transport(remote_settings("http://10.255.255.1:8000", allow_insecure=True))
+
+
+@pytest.mark.parametrize(
+    "url", ["https://agents.example.com", "http://127.0.0.1:8000", "http://localhost:1", "http://[::1]:2"]
+)
+def test_https_or_loopback_servers_need_no_opt_in(url: str) -> None:
+    check_transport(remote_settings(url))
+
+
+# -- timeouts and sizes ----------------------------------------------------------------------------------
+
+
+def test_request_timeout_bounds_the_whole_call_not_each_read(
+    fake: FakeOpenHands, task: GenerationTask
+) -> None:
+    generator = make_generator(fake, request_timeout_s=1.0, max_retries=0)
+    handle = run(generator.submit(task))
+    fake.inject(Fault("GET", "/api/conversations", drip_s=0.5))  # a byte every 0.5 s, for 15 s
+
+    started = time.monotonic()
+    with pytest.raises(OpenHandsTimeout, match="no answer within 1"):
+        poll_one(generator, handle)
+
+    assert time.monotonic() - started < 3.0
+
+
+def test_a_response_past_the_size_limit_is_refused_while_streaming(
+    fake: FakeOpenHands, generator: OpenHandsGenerator, task: GenerationTask
+) -> None:
+    handle = run(generator.submit(task))
+    huge = fake.inject(Fault("GET", "/api/conversations", stream_bytes=50_000_000))
+
+    with pytest.raises(OpenHandsProtocolError, match="larger than"):
+        poll_one(generator, handle)
+
+    assert huge.bytes_sent < 25_000_000  # the client hung up; it did not read 50 MB
+    assert len(fake.calls("GET", "/api/conversations")) == 1  # not retried
+
+
+def test_a_huge_generated_file_is_rejected_without_downloading_it_whole(
+    fake: FakeOpenHands, generator: OpenHandsGenerator, task: GenerationTask
+) -> None:
+    fake.default_outcome = writes_tests(
+        {"tests/test_huge.py": "#" * 50_000_000, "tests/test_ops_gen.py": GENERATED_TEST}
+    )
+    handle = run(generator.submit(task))
+    poll_one(generator, handle)
+    poll_one(generator, handle)
+
+    collected = run(generator.collect(handle))
+
+    assert [f.path for f in collected.files] == ["tests/test_ops_gen.py"]
+    assert [(r.path, r.reason) for r in collected.rejected] == [
+        ("tests/test_huge.py", "larger than 1000000 bytes")
+    ]
+    assert fake.download_bytes_sent < 25_000_000
+
+
+def test_the_number_of_changed_files_collected_per_task_is_bounded(
+    fake: FakeOpenHands, generator: OpenHandsGenerator, task: GenerationTask
+) -> None:
+    extra = 5
+    fake.default_outcome = writes_tests(
+        {f"tests/test_gen_{n:04d}.py": GENERATED_TEST for n in range(MAX_CHANGED_FILES + extra)}
+    )
+    handle = run(generator.submit(task))
+    poll_one(generator, handle)
+    poll_one(generator, handle)
+
+    collected = run(generator.collect(handle))
+
+    assert len(collected.files) == MAX_CHANGED_FILES
+    assert len(fake.calls("GET", "/api/file/download")) == MAX_CHANGED_FILES
+    (over,) = collected.rejected
+    assert over.reason == f"over the limit of {MAX_CHANGED_FILES} changed files per task"
+    assert over.path == f"{extra} more changed file(s), not collected"
+
+
+def test_cancel_past_the_deadline_is_bounded_by_one_request_timeout(
+    fake: FakeOpenHands, task: GenerationTask
+) -> None:
+    generator = make_generator(fake, request_timeout_s=0.5, max_retries=3)
+    handle = run(generator.submit(task))
+    fake.inject(Fault("POST", "/api/conversations", delay_s=5.0, times=100))
+
+    started = time.monotonic()
+    said = run(generator.cancel(handle))
+
+    assert time.monotonic() - started < 1.0
+    assert said.startswith("could not pause it")

@@ -75,24 +75,20 @@ def sandboxed_args(command: Sequence[str], *, cwd: Path, sandbox: Sandbox) -> li
         "/dev",
         "--proc",
         "/proc",
-        "--tmpfs",
-        "/tmp",
     ]
-    home = Path.home().resolve()
     writable = [folder.resolve() for folder in sandbox.writable]
     workdir = cwd.resolve()
-    # The command's folder stays visible (read-only) even under /tmp; under $HOME only if it is that deep.
-    show_workdir = not any(workdir.is_relative_to(folder) for folder in writable)
-    if show_workdir and not workdir.is_relative_to(home):
-        args += ["--ro-bind", str(workdir), str(workdir)]
-    if home != Path("/"):
-        args += ["--tmpfs", str(home)]
-        # An interpreter or virtualenv installed under $HOME (pyenv, ~/.venv) must stay runnable.
-        for root in _python_roots():
-            if root.is_relative_to(home) and root != home:
-                args += ["--ro-bind", str(root), str(root)]
-        if show_workdir and workdir.is_relative_to(home) and workdir != home:
-            args += ["--ro-bind", str(workdir), str(workdir)]
+    # What must stay visible (read-only) although it may sit under a folder the sandbox hides: the
+    # interpreter and virtualenv the tools run with (pyenv under $HOME, a checkout under /tmp) and the
+    # command's own folder when it is not one of the writable ones.
+    visible = list(_python_roots())
+    if not any(workdir.is_relative_to(folder) for folder in writable):
+        visible.append(workdir)
+    for hidden in _hidden_folders():
+        args += ["--tmpfs", str(hidden)]
+        for folder in visible:
+            if folder.is_relative_to(hidden) and folder != hidden:
+                args += ["--ro-bind", str(folder), str(folder)]
     for folder in writable:
         args += ["--bind", str(folder), str(folder)]
     args += [
@@ -111,6 +107,13 @@ def warn_unsandboxed(command: Sequence[str]) -> None:
     logger.warning(
         "%s=off: running %r WITHOUT the sandbox (host writable, network open)", SANDBOX_ENV, command[0]
     )
+
+
+def _hidden_folders() -> list[Path]:
+    """Folders replaced by an empty tmpfs inside the sandbox: a private /tmp, and $HOME (keys, tokens)."""
+    home = Path.home().resolve()
+    tmp = Path("/tmp")
+    return [tmp] if home in (Path("/"), tmp) or tmp.is_relative_to(home) else [tmp, home]
 
 
 def _python_roots() -> list[Path]:

@@ -63,6 +63,38 @@ def test_home_is_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert result.stdout.strip() == "False", result.tail()
 
 
+def test_tools_installed_under_tmp_stay_runnable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A checkout (and its virtualenv) under /tmp, as CI clones it, must not vanish under the private /tmp."""
+    require_sandbox()
+    tool = tmp_path / "checkout"
+    tool.mkdir()
+    (tool / "tool.py").write_text("print('tool ran')\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    roots = sandbox_module._python_roots()
+    monkeypatch.setattr(sandbox_module, "_python_roots", lambda: [*roots, tool])
+    result = run_command(
+        [sys.executable, str(tool / "tool.py")], cwd=work, timeout_s=30, sandbox=Sandbox(writable=(work,))
+    )
+    assert result.ok, result.tail()
+    assert result.stdout.strip() == "tool ran"
+
+
+def test_the_private_tmp_hides_what_the_host_has_there(tmp_path: Path) -> None:
+    require_sandbox()
+    (tmp_path / "host-only").write_text("x")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_command(
+        _python("import os, sys; print(os.path.exists(sys.argv[1]))", str(tmp_path / "host-only")),
+        cwd=work,
+        timeout_s=30,
+        sandbox=Sandbox(writable=(work,)),
+    )
+    assert result.ok, result.tail()
+    assert result.stdout.strip() == "False", result.tail()
+
+
 def test_a_listener_on_loopback_cannot_be_reached(tmp_path: Path) -> None:
     require_sandbox()
     with socket.socket() as listener:

@@ -6,6 +6,7 @@ The backends live in `spec2prod_assets.generation.backends`; these classes only 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Mapping
@@ -71,23 +72,9 @@ class OpenHandsResource(dg.ConfigurableResource):
 
     def get_generator(self) -> OpenHandsGenerator:
         """A generator for this server; every one for the same server shares its circuit breaker."""
+        # The resource's fields are the settings' fields (a test holds them equal), so copy them by name.
         settings = OpenHandsSettings(
-            base_url=self.base_url,
-            api_key=self.api_key,
-            auth_scheme=self.auth_scheme,
-            llm_model=self.llm_model,
-            llm_api_key=self.llm_api_key,
-            llm_base_url=self.llm_base_url,
-            working_root=self.working_root,
-            timeout_s=self.timeout_s,
-            request_timeout_s=self.request_timeout_s,
-            max_iterations=self.max_iterations,
-            max_retries=self.max_retries,
-            backoff_s=self.backoff_s,
-            backoff_max_s=self.backoff_max_s,
-            circuit_breaker_threshold=self.circuit_breaker_threshold,
-            circuit_breaker_reset_s=self.circuit_breaker_reset_s,
-            allow_insecure=self.allow_insecure,
+            **{f.name: getattr(self, f.name) for f in dataclasses.fields(OpenHandsSettings)}
         )
         return OpenHandsGenerator(settings, log=dg.get_dagster_logger(__name__))
 

@@ -2,42 +2,36 @@
 
 A spec is written by an editor, `cp` or `git checkout`, and a tick can land in the middle: the prefix
 of a spec may well parse and start a run on half the content. So a look reads the file between two
-`fstat`s (size and mtime must agree) and says it is stable only if its last change is at least the
-quiet period old; the sensor looks again next tick otherwise.
+`stat`s (inode, size and mtime must agree) and says it is stable only if its last change is at least
+the quiet period old; the sensor looks again next tick otherwise.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import stat
 from pathlib import Path
 
-from spec2prod_assets.spec.parser import MAX_SPEC_BYTES
+from spec2prod_assets.spec.model import SpecError
+from spec2prod_assets.spec.parser import read_spec_bytes
 
 
-def look(path: Path, at: float, quiet_s: float) -> tuple[str, bool]:
+def look(path: Path, project_root: Path, at: float, quiet_s: float) -> tuple[str, bool]:
     """The file's sha256 and whether it is stable at time `at` (seconds since the epoch).
 
-    The sha is "" when the file is unreadable or not a regular file, so that is reported only once.
-    Only a regular file is read (opened non-blocking, so a FIFO swapped in cannot block the tick), and
-    at most 1 MiB + 1 bytes of it: the parser refuses anything larger, so hashing more costs for nothing.
+    The bytes come from the parser's own `read_spec_bytes`, so the sensor hashes exactly what a parse
+    would read and opens only what a parse would open: a regular file inside the project, non-blocking
+    (a FIFO swapped in cannot block the tick), at most 1 MiB + 1 bytes. The sha is "" when the parser
+    would refuse the file before parsing (unreadable, not a regular file, outside the project, too
+    large), so that is reported only once, by the parse that says why.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
+        before = path.stat()
+        data = read_spec_bytes(path, project_root, path.as_posix())
+        after = path.stat()
+    except (OSError, SpecError):
         return "", True
-    try:
-        before = os.fstat(fd)
-        if not stat.S_ISREG(before.st_mode):
-            return "", True
-        data = _read_at_most(fd, MAX_SPEC_BYTES + 1)
-        after = os.fstat(fd)
-    except OSError:
-        return "", True
-    finally:
-        os.close(fd)
-    unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
+    unchanged = _identity(before) == _identity(after)
     return hashlib.sha256(data).hexdigest(), unchanged and at - after.st_mtime >= quiet_s
 
 
@@ -51,13 +45,5 @@ def name_problem(key: str) -> str | None:
     return None
 
 
-def _read_at_most(fd: int, limit: int) -> bytes:
-    chunks = []
-    remaining = limit
-    while remaining > 0:
-        chunk = os.read(fd, min(remaining, 1 << 16))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+def _identity(status: os.stat_result) -> tuple[int, int, int]:
+    return (status.st_ino, status.st_size, status.st_mtime_ns)

@@ -193,7 +193,7 @@ def plan_tick(
             if entry is None or entry.error != bad_name:
                 plan.warnings.append(f"Skipping a spec: {bad_name}")
             continue
-        sha, stable = look(path, now(), quiet_s)
+        sha, stable = look(path, project_root, now(), quiet_s)
         if entry is not None and entry.sha == sha and not entry.pending:
             plan.entries[key] = entry
         elif stable or (entry is not None and entry.pending and entry.sha == sha):

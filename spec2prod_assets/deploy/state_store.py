@@ -165,7 +165,7 @@ class ReleaseStore:
 
     def current_id(self) -> str | None:
         """The release `current` names; None when there is no `current` or it is not a link to a release
-        (`current_fault` says what it is instead). The release may be gone: see `is_valid_target`."""
+        (`current_fault` says what it is instead). The release may be gone: see `record`."""
         try:
             target = Path(os.readlink(self.current_link))
         except OSError:  # missing, or not a symlink
@@ -189,25 +189,27 @@ class ReleaseStore:
             return f"{link} points at release {current}, which is missing or incomplete"
         return None
 
-    def is_valid_target(self, release_id: str) -> bool:
-        """A release it is safe to make live without checking it again: complete, not bad, and healthy
-        the last time it was checked."""
-        return (
-            self.record(release_id) is not None
-            and not self.is_bad(release_id)
-            and release_id in self._healthy_ids()
-        )
-
     def switch_back_target(self, exclude: str) -> ReleaseRecord | None:
         """Where `current` goes when `exclude` fails: the live release if it is a valid target, else the
         newest valid one; never a missing, incomplete, bad or unchecked release."""
+        return self._switch_back_target(exclude, self.records(), self._healthy_ids())
+
+    def _switch_back_target(
+        self, exclude: str, records: list[ReleaseRecord], healthy: set[str]
+    ) -> ReleaseRecord | None:
         current = self.current_id()
-        if current is not None and current != exclude and self.is_valid_target(current):
-            return self.record(current)
-        for record in reversed(self.records()):
-            if record.release_id != exclude and self.is_valid_target(record.release_id):
-                return record
-        return None
+        # The live release first, then the others newest first.
+        candidates = sorted(
+            (record for record in records if record.release_id != exclude),
+            key=lambda record: (record.release_id == current, record.release_id),
+            reverse=True,
+        )
+        return next((record for record in candidates if self._good(record.release_id, healthy)), None)
+
+    def _good(self, release_id: str, healthy: set[str]) -> bool:
+        """Safe to make live without checking it again (for a complete release): not bad, and healthy
+        the last time it was checked."""
+        return release_id in healthy and not self.is_bad(release_id)
 
     def switch_current(self, release_id: str | None) -> None:
         """Point `current` at a release by renaming a fresh link over it: there is always a `current`
@@ -279,15 +281,12 @@ class ReleaseStore:
 
     def rollback_target(self) -> ReleaseRecord | None:
         """The newest release older than `current` whose last check was healthy and that is not bad."""
+        return self._rollback_target(self.records(), self._healthy_ids())
+
+    def _rollback_target(self, records: list[ReleaseRecord], healthy: set[str]) -> ReleaseRecord | None:
         current = self.current_id()
-        healthy = self._healthy_ids()
-        for record in reversed(self.records()):
-            release_id = record.release_id
-            if current is not None and release_id >= current:
-                continue
-            if release_id in healthy and not self.is_bad(release_id):
-                return record
-        return None
+        older = [record for record in records if current is None or record.release_id < current]
+        return next((record for record in reversed(older) if self._good(record.release_id, healthy)), None)
 
     def choose_rollback(self, current: str | None, to_release: str | None) -> ReleaseRecord:
         """Where a rollback goes: `to_release`, else the rollback target; a `DeployError` says why not."""
@@ -308,7 +307,7 @@ class ReleaseStore:
 
     def healthy_release(self) -> ReleaseInfo | None:
         current = self.current_id()
-        if current is None or current not in self._healthy_ids() or self.is_bad(current):
+        if current is None or not self._good(current, self._healthy_ids()):
             return None
         record = self.record(current)
         return None if record is None else self._info(record, current)
@@ -330,11 +329,15 @@ class ReleaseStore:
     def prune(self, keep: int) -> None:
         """Keep the newest `keep` releases, plus `current` and the rollback target; under `locked()`.
         The marker goes first, so a prune killed halfway leaves an incomplete release, not a broken one."""
+        records, healthy = self.records(), self._healthy_ids()
         protected = {self.current_id()}
-        for target in (self.rollback_target(), self.switch_back_target(exclude="")):
+        for target in (
+            self._rollback_target(records, healthy),
+            self._switch_back_target("", records, healthy),
+        ):
             if target is not None:
                 protected.add(target.release_id)
-        for record in self.records()[:-keep]:
+        for record in records[:-keep]:
             if record.release_id not in protected:
                 folder = self.release_dir(record.release_id)
                 (folder / RELEASE_MARKER).unlink()

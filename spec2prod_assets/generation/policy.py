@@ -159,14 +159,14 @@ def importable_names(tree: Path, pythonpath: str) -> frozenset[str]:
 def _units(module: ast.Module) -> Iterator[tuple[ast.AST, str | None]]:
     """Top-level statements paired with the test they belong to (None: the whole file answers for it)."""
     for node in module.body:
-        if _is_test(node, "test"):
+        if _is_test(node):
             assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
             yield node, node.name
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
             for item in node.decorator_list + node.bases + node.keywords:
                 yield item, None
             for member in node.body:
-                if _is_test(member, "test"):
+                if _is_test(member):
                     assert isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef)
                     yield member, f"{node.name}::{member.name}"
                 else:
@@ -175,8 +175,8 @@ def _units(module: ast.Module) -> Iterator[tuple[ast.AST, str | None]]:
             yield node, None
 
 
-def _is_test(node: ast.AST, prefix: str) -> bool:
-    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(prefix)
+def _is_test(node: ast.AST) -> bool:
+    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
 
 
 class _Checker:

@@ -22,15 +22,13 @@ _CHUNK = 65536
 
 
 class BoundedTail:
-    """The last `limit` bytes written to it, and how many bytes there were in all."""
+    """The last `limit` bytes written to it."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.total = 0
         self._data = bytearray()
 
     def add(self, chunk: bytes) -> None:
-        self.total += len(chunk)
         self._data += chunk
         if len(self._data) > 2 * self.limit:
             del self._data[: len(self._data) - self.limit]

@@ -116,11 +116,13 @@ def _hidden_folders() -> list[Path]:
     return [tmp] if home in (Path("/"), tmp) or tmp.is_relative_to(home) else [tmp, home]
 
 
-def _python_roots() -> list[Path]:
-    """The folders this interpreter and its packages live in (the sandboxed tools run with it)."""
+@functools.cache
+def _python_roots() -> tuple[Path, ...]:
+    """The folders this interpreter and its packages live in (the sandboxed tools run with it); fixed for
+    the life of the process, so resolved once."""
     roots = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
     roots.add(Path(__file__).resolve().parents[2])  # spec2prod itself (its outcomes plugin is loaded)
-    return sorted(roots)
+    return tuple(sorted(roots))
 
 
 def _program(name: str) -> str:

@@ -33,6 +33,12 @@ class StreamedOutcomes:
     session: dict[str, Any] | None = None
     problem: str | None = None
 
+    @property
+    def coverage_json(self) -> str | None:
+        """The coverage report the session line carried, if it carried one."""
+        report = self.session.get("coverage_json") if self.session else None
+        return report if isinstance(report, str) else None
+
 
 class OutcomePipe:
     """An inheritable pipe whose read end a thread drains while the command runs."""
@@ -56,17 +62,21 @@ class OutcomePipe:
         return self.received
 
     def _drain(self) -> None:
-        buffer = b""
+        # Only each new chunk is searched for line ends, so a long line (the session line carries the
+        # coverage report) costs time in proportion to its length, not to its length squared.
+        pending = bytearray()
         try:
             with os.fdopen(self._read, "rb", buffering=0) as pipe:
                 while chunk := pipe.read(65536):
-                    buffer += chunk
-                    *lines, buffer = buffer.split(b"\n")
-                    for line in lines:
-                        self._take(line)
-                    if len(buffer) > _MAX_LINE:
+                    *ends, rest = chunk.split(b"\n")
+                    for end in ends:
+                        pending += end
+                        self._take(bytes(pending))
+                        pending.clear()
+                    pending += rest
+                    if len(pending) > _MAX_LINE:
                         self.received.problem = "an outcome line was too long"
-                        buffer = b""
+                        pending.clear()
         except OSError as exc:
             self.received.problem = f"the outcomes pipe failed: {exc}"
 

@@ -99,7 +99,6 @@ def run_tests(
     `output_dir` must be fresh for this run: its reports are the only ones read.
     """
     output_dir.mkdir(parents=True, exist_ok=False)
-    coverage_file = output_dir / "coverage.json"
     # pytest-cov writes into the sandbox's private /tmp; the report reaches us on the outcomes pipe.
     private = Path("/tmp") / f"spec2prod-cov-{uuid.uuid4().hex}"
     args = [
@@ -138,9 +137,8 @@ def run_tests(
     finally:
         received = pipe.finish()
         shutil.rmtree(private, ignore_errors=True)  # only there when the sandbox was off
-    report = received.session.get("coverage_json") if received.session else None
-    if isinstance(report, str):  # kept beside the run's output, read back from what was streamed
-        coverage_file.write_text(report, encoding="utf-8")
+    if received.coverage_json is not None:  # kept beside the run's output, read from what was streamed
+        (output_dir / "coverage.json").write_text(received.coverage_json, encoding="utf-8")
     (output_dir / "pytest-output.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
     return _read_test_run(result, received, tree)
 
@@ -166,10 +164,9 @@ def _read_test_run(result: CommandResult, received: StreamedOutcomes, tree: Path
     except OutcomeStreamError as exc:
         raise TestRunError(f"test results refused: {exc}:\n{result.tail()}") from exc
     coverage: CoverageReport | None = None
-    report = received.session.get("coverage_json") if received.session else None
-    if isinstance(report, str):
-        coverage = _read_coverage(report, tree)
-    elif any(t.outcome == "passed" or t.outcome == "failed" for t in outcomes):
+    if received.coverage_json is not None:
+        coverage = _read_coverage(received.coverage_json, tree)
+    elif any(t.outcome in ("passed", "failed") for t in outcomes):
         raise TestRunError(f"tests ran but no coverage report was written:\n{result.tail()}")
     return TestRun(
         exit_code=result.exit_code,

@@ -6,33 +6,25 @@ The generator's behaviour against a server is tested in tests/spec2prod_assets/g
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from resources.generators import OpenHandsResource, openhands_from_env
-from spec2prod_assets.generation.backends.openhands import breaker
 from spec2prod_assets.generation.backends.openhands.generator import OpenHandsGenerator
 from spec2prod_assets.generation.protocol import GenerationTask
 from spec2prod_assets.generation.protocol import TestGenerator as GeneratorProtocol
-from tests.support.fake_openhands import FakeOpenHands, running_fake_openhands, writes_tests
+from tests.support.fake_openhands import (
+    API_KEY,
+    FakeOpenHands,
+    fake_fixture,  # noqa: F401 -- a fixture: pytest finds it here
+    fresh_circuit_breakers,  # noqa: F401 -- an autouse fixture
+    writes_tests,
+)
 
-API_KEY = "session-key-7f3a9c-never-print-me"
 LLM_KEY = "sk-llm-91bd04-never-print-me"
 GENERATED_TEST = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
-
-
-@pytest.fixture(autouse=True)
-def fresh_circuit_breakers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(breaker, "_BREAKERS", {})
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenHands]:
-    with running_fake_openhands(api_key=API_KEY) as server:
-        yield server
 
 
 def make_task(root: Path) -> GenerationTask:

@@ -27,6 +27,7 @@ from pathlib import PurePosixPath
 from types import TracebackType
 from typing import Any
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,10 +35,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from spec2prod_assets.generation.backends.openhands import breaker
+
 Handler = Callable[[Request], Awaitable[Response]]
 TERMINAL_STATUSES = frozenset({"finished", "error", "stuck"})
 _TAG_KEY = re.compile(r"^[a-z0-9]+$")
 _BATCH_LIMIT = 99
+API_KEY = "session-key-7f3a9c-never-print-me"  # the session key the `fake` fixture's server expects
 
 
 class LoopbackServer:
@@ -679,3 +683,19 @@ def running_fake_openhands(
         yield fake
     finally:
         fake.stop()
+
+
+# Fixtures for the test modules that drive the fake: import them by these names (pytest finds them there).
+
+
+@pytest.fixture(autouse=True)
+def fresh_circuit_breakers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Breakers are per server URL and process; a later test may get a port an earlier one opened."""
+    monkeypatch.setattr(breaker, "_BREAKERS", {})
+
+
+@pytest.fixture(name="fake")
+def fake_fixture() -> Iterator[FakeOpenHands]:
+    """A started fake that wants `API_KEY`, stopped after the test."""
+    with running_fake_openhands(api_key=API_KEY) as server:
+        yield server

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from spec2prod_assets.deploy.command_deployer import CommandDeployer
 from spec2prod_assets.deploy.local_deployer import LocalReleaseDeployer
 from spec2prod_assets.deploy.model import HealthCheckFailed, PromotionRefusedError, promote
 from spec2prod_assets.deploy.state_store import ReleaseStore
 from spec2prod_assets.release import bundle as bundle_module
 from spec2prod_assets.release.bundle import build_bundle, verify_bundle
+from tests.spec2prod_assets.deploy.pretend_target import command_deployer
 from tests.support.tiny_component import (
     COMPONENT,
     healthy,
@@ -169,33 +169,15 @@ def test_a_deploy_killed_around_the_switch_back_is_never_switched_back_to(tmp_pa
 
 # --- the command deployer, after its command and before anything else -------------------------------
 
-_DEPLOY = 'echo "$SPEC2PROD_BUNDLE_SHA256" > live; echo "deploy $SPEC2PROD_RELEASE_ID" >> log'
-_HEALTH = "test -s live"
-_ROLLBACK = 'echo "$SPEC2PROD_BUNDLE_SHA256" > live; echo "rollback $SPEC2PROD_RELEASE_ID" >> log'
-
-
-def _command_deployer(target: Path, on_step: Callable[[str], None] | None = None) -> CommandDeployer:
-    target.mkdir(exist_ok=True)
-    return CommandDeployer(
-        target / "state",
-        deploy_command=_DEPLOY,
-        health_command=_HEALTH,
-        rollback_command=_ROLLBACK,
-        timeout_s=20,
-        health_attempts=1,
-        working_dir=target,
-        on_step=on_step,
-    )
-
 
 def _command_deploy_and_die(target: str, bundle: str) -> None:
-    deployer = _command_deployer(Path(target), functools.partial(_kill_at, "after_command"))
+    deployer = command_deployer(Path(target), on_step=functools.partial(_kill_at, "after_command"))
     deployer.deploy(Path(bundle), _ENV, COMPONENT)
 
 
 def test_a_command_deployer_killed_after_its_command_leaves_records_in_step(tmp_path: Path) -> None:
     target = tmp_path / "target"
-    deployer = _command_deployer(target)
+    deployer = command_deployer(target)
     first = deployer.deploy(make_bundle(tmp_path, version="1.0.0").path, _ENV, COMPONENT)
     killed = make_bundle(tmp_path, version="1.0.1")
     _run_killed(_command_deploy_and_die, str(target), str(killed.path))

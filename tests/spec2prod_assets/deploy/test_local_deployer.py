@@ -193,35 +193,37 @@ def test_pruning_keeps_the_newest_releases_current_and_the_rollback_target(tmp_p
     assert pruned not in _release_dirs(tmp_path / "deploy")
 
 
-def test_rollback_goes_to_the_previous_healthy_release_skipping_bad_ones(tmp_path: Path) -> None:
+def _healthy_bad_healthy(tmp_path: Path) -> tuple[LocalReleaseDeployer, str, str, str]:
+    """Three deploys to staging: healthy, failing its health check (so marked bad), healthy; the next
+    health check (of a rollback) passes. Returns the deployer and the three release ids."""
     bundle = make_bundle(tmp_path)
     deployer = LocalReleaseDeployer(tmp_path / "deploy", health_check=_Verdicts([True, False, True, True]))
     first = deployer.deploy(bundle.path, "staging", COMPONENT)
     with pytest.raises(HealthCheckFailed) as caught:
         deployer.deploy(bundle.path, "staging", COMPONENT)
     third = deployer.deploy(bundle.path, "staging", COMPONENT)
+    return deployer, first.release_id, caught.value.outcome.release_id, third.release_id
+
+
+def test_rollback_goes_to_the_previous_healthy_release_skipping_bad_ones(tmp_path: Path) -> None:
+    deployer, first, bad, third = _healthy_bad_healthy(tmp_path)
     outcome = deployer.rollback("staging", COMPONENT)
-    assert caught.value.outcome.release_id not in (first.release_id, outcome.release_id)
+    assert bad not in (first, outcome.release_id)
     assert outcome.action == "rollback" and outcome.healthy
-    assert outcome.release_id == first.release_id == _live(tmp_path / "deploy")
-    assert third.release_id != outcome.release_id
+    assert outcome.release_id == first == _live(tmp_path / "deploy")
+    assert third != outcome.release_id
 
 
 def test_rollback_to_a_named_release_and_refusals(tmp_path: Path) -> None:
-    bundle = make_bundle(tmp_path)
-    deployer = LocalReleaseDeployer(tmp_path / "deploy", health_check=_Verdicts([True, False, True, True]))
-    first = deployer.deploy(bundle.path, "staging", COMPONENT)
-    with pytest.raises(HealthCheckFailed) as caught:
-        deployer.deploy(bundle.path, "staging", COMPONENT)
-    second = deployer.deploy(bundle.path, "staging", COMPONENT)
+    deployer, first, bad, live = _healthy_bad_healthy(tmp_path)
     with pytest.raises(DeployError, match="is marked bad"):
-        deployer.rollback("staging", COMPONENT, caught.value.outcome.release_id)
+        deployer.rollback("staging", COMPONENT, bad)
     with pytest.raises(DeployError, match="is already live"):
-        deployer.rollback("staging", COMPONENT, second.release_id)
+        deployer.rollback("staging", COMPONENT, live)
     with pytest.raises(DeployError, match="no release 20990101T000000000000-abcdefabcdef"):
         deployer.rollback("staging", COMPONENT, "20990101T000000000000-abcdefabcdef")
-    assert deployer.rollback("staging", COMPONENT, first.release_id).release_id == first.release_id
-    assert _live(tmp_path / "deploy") == first.release_id
+    assert deployer.rollback("staging", COMPONENT, first).release_id == first
+    assert _live(tmp_path / "deploy") == first
 
 
 def test_rollback_without_an_earlier_healthy_release_is_refused(tmp_path: Path) -> None:

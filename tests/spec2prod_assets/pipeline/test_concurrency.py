@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
@@ -21,8 +22,16 @@ def _overlap(a: StageTiming, b: StageTiming) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-def _steps(result_stages: tuple[StageTiming, ...]) -> dict[str, StageTiming]:
-    return {s.stage: s for s in result_stages}
+def _steps(stages: Iterable[StageTiming]) -> dict[str, StageTiming]:
+    return {s.stage: s for s in stages}
+
+
+def _dev_run(demo_project: Path, mode: str) -> tuple[bool, float]:
+    """Run the demo spec to dev in `mode`: whether generation and refactoring overlapped, and the savings."""
+    result = run_workflow(demo_project / "specs" / "calculator.md", "dev", mode)
+    assert result.success
+    steps = _steps(result.timings.stages)
+    return _overlap(steps["generated_tests"], steps["refactored_code"]), result.timings.parallel_savings_s
 
 
 def test_generated_tests_is_in_the_openhands_pool() -> None:
@@ -34,24 +43,20 @@ def test_generated_tests_is_in_the_openhands_pool() -> None:
 def test_async_mode_runs_test_generation_and_refactoring_at_the_same_time(
     demo_project: Path, dagster_home: Path
 ) -> None:
-    result = run_workflow(demo_project / "specs" / "calculator.md", "dev", "async")
+    overlapped, savings_s = _dev_run(demo_project, "async")
 
-    assert result.success
-    steps = _steps(result.timings.stages)
-    assert _overlap(steps["generated_tests"], steps["refactored_code"])
-    assert result.timings.parallel_savings_s > 0
+    assert overlapped
+    assert savings_s > 0
 
 
 @pytest.mark.e2e
 def test_sync_mode_runs_test_generation_and_refactoring_one_after_the_other(
     demo_project: Path, dagster_home: Path
 ) -> None:
-    result = run_workflow(demo_project / "specs" / "calculator.md", "dev", "sync")
+    overlapped, savings_s = _dev_run(demo_project, "sync")
 
-    assert result.success
-    steps = _steps(result.timings.stages)
-    assert not _overlap(steps["generated_tests"], steps["refactored_code"])
-    assert result.timings.parallel_savings_s == 0
+    assert not overlapped
+    assert savings_s == 0
 
 
 @pytest.mark.e2e
@@ -86,7 +91,5 @@ def test_the_openhands_pool_limit_holds_across_two_runs_on_one_instance(
 
     records = instance.get_run_records()
     assert len(records) == 2
-    generation = [
-        _steps(tuple(stage_timings(instance, r.dagster_run.run_id)))["generated_tests"] for r in records
-    ]
+    generation = [_steps(stage_timings(instance, r.dagster_run.run_id))["generated_tests"] for r in records]
     assert not _overlap(generation[0], generation[1])

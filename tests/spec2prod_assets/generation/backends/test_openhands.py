@@ -8,14 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from spec2prod_assets.generation import protocol as generation_protocol
-from spec2prod_assets.generation.backends.openhands import breaker
 from spec2prod_assets.generation.backends.openhands.client import check_transport
 from spec2prod_assets.generation.backends.openhands.errors import (
     CircuitOpenError,
@@ -30,18 +29,20 @@ from spec2prod_assets.generation.backends.openhands.generator import MAX_CHANGED
 from spec2prod_assets.generation.backends.openhands.settings import OpenHandsSettings
 from spec2prod_assets.generation.protocol import GenerationTask, GeneratorError, TaskHandle, TaskState
 from tests.support.fake_openhands import (
+    API_KEY,
     FakeOpenHands,
     Fault,
     Outcome,
     ends_in,
     ends_without_finish,
+    fake_fixture,  # noqa: F401 -- a fixture: pytest finds it here
+    fresh_circuit_breakers,  # noqa: F401 -- an autouse fixture
     hits_max_iterations,
     running_fake_openhands,
     runs_forever,
     writes_tests,
 )
 
-API_KEY = "session-key-7f3a9c-never-print-me"
 LLM_KEY = "sk-llm-91bd04-never-print-me"
 WORKING_ROOT = "/agent-host/workspaces"
 GENERATED_TEST = "from calc.ops import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -54,21 +55,10 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-@pytest.fixture(autouse=True)
-def fresh_circuit_breakers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Breakers are per server URL and process; a later test may get a port an earlier one opened."""
-    monkeypatch.setattr(breaker, "_BREAKERS", {})
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenHands]:
-    with running_fake_openhands(api_key=API_KEY) as server:
-        yield server
-
-
-def make_generator(fake: FakeOpenHands, **overrides: Any) -> OpenHandsGenerator:
+def make_settings(base_url: str, **overrides: Any) -> OpenHandsSettings:
+    """Settings for tests: tiny timeouts and backoff, a breaker that stays closed; `overrides` win."""
     settings: dict[str, Any] = {
-        "base_url": fake.url,
+        "base_url": base_url,
         "api_key": API_KEY,
         "auth_scheme": "session_key",
         "llm_model": "openai/gpt-4o",
@@ -86,7 +76,12 @@ def make_generator(fake: FakeOpenHands, **overrides: Any) -> OpenHandsGenerator:
         "allow_insecure": False,
     }
     settings.update(overrides)
-    return OpenHandsGenerator(OpenHandsSettings(**settings))
+    return OpenHandsSettings(**settings)
+
+
+def make_generator(fake: FakeOpenHands, **overrides: Any) -> OpenHandsGenerator:
+    """A generator for the fake; `overrides` may still point it elsewhere (`base_url`)."""
+    return OpenHandsGenerator(make_settings(**{"base_url": fake.url, **overrides}))
 
 
 @pytest.fixture
@@ -663,31 +658,8 @@ def test_credentials_in_the_server_url_never_reach_links_errors_or_logs(
         assert "spec2prod:" not in text
 
 
-def remote_settings(url: str, **overrides: Any) -> OpenHandsSettings:
-    settings: dict[str, Any] = {
-        "base_url": url,
-        "api_key": API_KEY,
-        "auth_scheme": "session_key",
-        "llm_model": "openai/gpt-4o",
-        "llm_api_key": LLM_KEY,
-        "llm_base_url": None,
-        "working_root": WORKING_ROOT,
-        "timeout_s": 60.0,
-        "request_timeout_s": 5.0,
-        "max_iterations": 50,
-        "max_retries": 3,
-        "backoff_s": 0.01,
-        "backoff_max_s": 0.05,
-        "circuit_breaker_threshold": 20,
-        "circuit_breaker_reset_s": 30.0,
-        "allow_insecure": False,
-    }
-    settings.update(overrides)
-    return OpenHandsSettings(**settings)
-
-
 def test_keys_over_plain_http_to_a_remote_host_are_refused_before_any_call(task: GenerationTask) -> None:
-    generator = OpenHandsGenerator(remote_settings("http://10.255.255.1:8000"))
+    generator = OpenHandsGenerator(make_settings("http://10.255.255.1:8000"))
 
     started = time.monotonic()
     with pytest.raises(OpenHandsInsecure) as refused:
@@ -701,21 +673,21 @@ def test_keys_over_plain_http_to_a_remote_host_are_refused_before_any_call(task:
 
 
 def test_url_credentials_over_plain_http_to_a_remote_host_are_refused() -> None:
-    settings = remote_settings("http://user:pw@agents.example.com", api_key=None, llm_api_key=None)
+    settings = make_settings("http://user:pw@agents.example.com", api_key=None, llm_api_key=None)
 
     with pytest.raises(OpenHandsInsecure):
         check_transport(settings)
 
 
 def test_plain_http_to_a_remote_host_is_allowed_when_the_user_opts_in() -> None:
-    check_transport(remote_settings("http://10.255.255.1:8000", allow_insecure=True))
+    check_transport(make_settings("http://10.255.255.1:8000", allow_insecure=True))
 
 
 @pytest.mark.parametrize(
     "url", ["https://agents.example.com", "http://127.0.0.1:8000", "http://localhost:1", "http://[::1]:2"]
 )
 def test_https_or_loopback_servers_need_no_opt_in(url: str) -> None:
-    check_transport(remote_settings(url))
+    check_transport(make_settings(url))
 
 
 # -- timeouts and sizes ----------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ openhands-deps:
 bench: install
 	$(BIN)/python bench/bench_sync_vs_async.py
 	$(BIN)/python bench/bench_sensor.py
+	$(BIN)/python bench/bench_sandbox.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -91,11 +91,23 @@ class AcceptanceCriterion(BaseModel):
     _text_is_text = field_validator("id", "text")(_plain_text)
 
 
+class CoverageKind(StrEnum):
+    """Which coverage.py measure the gate reads: statements only, or statements and branches together
+    (coverage.py's own total when branch measurement is on)."""
+
+    LINE = "line"
+    BRANCH = "branch"
+
+
 class QualityGates(BaseModel):
+    """The release's gates. Lint: by default the refactor may not add violations (a project's existing lint
+    debt does not block it); `lint_clean` asks for none at all."""
+
     model_config = ConfigDict(frozen=True)
 
     coverage_threshold_pct: float = Field(default=80.0, ge=0.0, le=100.0)
-    lint_clean: bool = True
+    coverage_kind: CoverageKind = CoverageKind.LINE
+    lint_clean: bool = False
 
 
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -121,7 +133,12 @@ class ComponentSpec(BaseModel):
     api: tuple[str, ...] = ()
     quality_gates: QualityGates = QualityGates()
     source_path: str
-    tests_path: str
+    tests_path: str | None = Field(
+        default=None, description="The tests, when the spec names them; None: found the way pytest finds them."
+    )
+    allow_no_tests: bool = False
+    dependencies: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
     target_stage: Stage = Stage.PRODUCTION
     spec_path: str = Field(description="The spec file, relative to the project root.")
     spec_sha256: str
@@ -145,10 +162,12 @@ class ComponentSpec(BaseModel):
             raise ValueError(f"the name is {len(value)} characters long, more than {MAX_NAME_CHARS}")
         return value
 
-    @field_validator("name", "version", "summary", "api", "source_path", "tests_path")
+    @field_validator("name", "version", "summary", "api", "source_path", "tests_path", "dependencies", "owners")
     @classmethod
-    def _no_control_characters(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
-        for text in (value,) if isinstance(value, str) else value:
+    def _no_control_characters(
+        cls, value: str | tuple[str, ...] | None
+    ) -> str | tuple[str, ...] | None:
+        for text in () if value is None else (value,) if isinstance(value, str) else value:
             problem = control_character_problem(text)
             if problem:
                 raise ValueError(f"{clipped(text, 40)!r} {problem}")
@@ -156,5 +175,5 @@ class ComponentSpec(BaseModel):
 
     @field_validator("source_path", "tests_path")
     @classmethod
-    def _inside_project(cls, value: str) -> str:
-        return check_relative_path(value)
+    def _inside_project(cls, value: str | None) -> str | None:
+        return None if value is None else check_relative_path(value)

@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The instance `make run` and `make dev` share, so runs from the command line show up in the UI.
 DAGSTER_HOME_DIR ?= $(CURDIR)/.dagster_home
-SPECS ?= examples/demo/specs/*.md
+# The project `make run` and `make dev` work on: the bundled example unless you name yours
+# (`SPEC2PROD_PROJECT_ROOT=/path/to/project make dev`). spec2prod itself has no default here.
+SPEC2PROD_PROJECT_ROOT ?= $(CURDIR)/examples/demo
+PROJECT_ROOT := $(abspath $(SPEC2PROD_PROJECT_ROOT))
+SPECS ?= $(PROJECT_ROOT)/specs/*.md
 PORT ?= 3000
 
 .PHONY: install run dev test test-fast lint typecheck validate clean browser-deps openhands-deps system-deps bench
@@ -22,13 +26,15 @@ $(DAGSTER_HOME_DIR)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME_DIR)
 	cp dagster.yaml $@
 
-## run: take the bundled example's specs to production (the main job), printing each stage
+## run: take the bundled example's specs to production (the main job: their target_stage), printing each
+## stage; on your project each spec goes to its own target_stage
 run: install system-deps $(DAGSTER_HOME_DIR)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/spec2prod run $(SPECS) --stage production
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) SPEC2PROD_PROJECT_ROOT=$(PROJECT_ROOT) $(BIN)/spec2prod run $(SPECS)
 
-## dev: the Dagster UI (webserver + daemon, so the sensor runs) on http://127.0.0.1:$(PORT)
+## dev: the Dagster UI (webserver + daemon, so the sensor runs) on http://127.0.0.1:$(PORT); the sensor
+## takes each spec of the project to its own target_stage
 dev: install system-deps $(DAGSTER_HOME_DIR)/dagster.yaml
-	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dagster dev -m spec2prod_assets.definitions -h 127.0.0.1 -p $(PORT)
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) SPEC2PROD_PROJECT_ROOT=$(PROJECT_ROOT) $(BIN)/dg dev -h 127.0.0.1 -p $(PORT)
 
 ## test: lint, types, definitions, then the whole suite (what CI runs): unit, e2e with the real
 ## dagster CLI, dagster dev and Chromium, and the real OpenHands agent server
@@ -64,8 +70,8 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-validate: install
-	$(BIN)/dagster definitions validate -m spec2prod_assets.definitions
+validate: install $(DAGSTER_HOME_DIR)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME_DIR) $(BIN)/dg check defs
 
 clean:
 	rm -rf .dagster_home examples/demo/.spec2prod .tmp_dagster_home_*

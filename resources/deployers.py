@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import dagster as dg
 from pydantic import Field
 
+from resources.env_vars import EnvVarError, env_choice, env_float, env_int, env_setting
 from resources.project import DEPLOY_ROOT_ENV, ProjectResource
 from spec2prod_assets.deploy.command_deployer import CommandDeployer
 from spec2prod_assets.deploy.local_deployer import LocalReleaseDeployer, PytestHealthCheck
@@ -117,28 +118,28 @@ def deployer_from_env(
 
     `project` is a `ProjectResource` or the partial one of `ProjectResource.configure_at_launch()` (dagster
     keeps that type private, hence `Any`). Configuration that is incomplete, unknown or meant for the
-    other deployer raises `ValueError` naming the variable: a typo must not silently deploy locally.
+    other deployer raises `EnvVarError` naming the variable: a typo must not silently deploy locally.
     """
-    kind = _setting(env, DEPLOYER_ENV)
-    optional = {
-        "health_attempts": _number(env, HEALTH_ATTEMPTS_ENV, int, at_least=1),
-        "health_interval_s": _number(env, HEALTH_INTERVAL_ENV, float, at_least=0.0),
-        "keep_releases": _number(env, KEEP_RELEASES_ENV, int, at_least=1),
+    kind = env_choice(DEPLOYER_ENV, ("local", "command"), env=env) or "local"
+    optional: dict[str, float | None] = {
+        "health_attempts": env_int(HEALTH_ATTEMPTS_ENV, at_least=1, env=env),
+        "health_interval_s": env_float(HEALTH_INTERVAL_ENV, at_least=0.0, unit="seconds", env=env),
+        "keep_releases": env_int(KEEP_RELEASES_ENV, at_least=1, env=env),
     }
-    if kind.lower() in ("", "local"):
-        stray = next((name for name in _COMMAND_ONLY if _setting(env, name)), None)
+    if kind == "local":
+        stray = next((name for name in _COMMAND_ONLY if env_setting(name, env)), None)
         if stray is not None:
-            raise ValueError(
-                f"{stray} is set, but {DEPLOYER_ENV} is not 'command': set {DEPLOYER_ENV}=command"
+            raise EnvVarError(
+                stray, f"{stray} is set, but {DEPLOYER_ENV} is not 'command': set {DEPLOYER_ENV}=command"
             )
         return LocalDeployerResource(project=project, **_given(optional))
-    if kind.lower() != "command":
-        raise ValueError(f"{DEPLOYER_ENV}={kind!r} is not a deployer: use 'local' or 'command'")
-    optional["timeout_s"] = _number(env, TIMEOUT_ENV, float, at_least=0.0, strictly=True)
-    inherit = _setting(env, INHERIT_ENV_ENV).replace(",", " ").split()
+    optional["timeout_s"] = env_float(TIMEOUT_ENV, at_least=0.0, strictly=True, unit="seconds", env=env)
+    inherit = env_setting(INHERIT_ENV_ENV, env).replace(",", " ").split()
     bad_name = next((name for name in inherit if not _ENV_NAME_RE.match(name)), None)
     if bad_name is not None:
-        raise ValueError(f"{INHERIT_ENV_ENV} lists {bad_name!r}, which is not a variable name")
+        raise EnvVarError(
+            INHERIT_ENV_ENV, f"{INHERIT_ENV_ENV} lists {bad_name!r}, which is not a variable name"
+        )
     return CommandDeployerResource(
         deploy_command=_required(env, DEPLOY_COMMAND_ENV, "the shell line that deploys $SPEC2PROD_BUNDLE"),
         health_command=_required(env, HEALTH_COMMAND_ENV, "the shell line that exits 0 when it is healthy"),
@@ -146,45 +147,19 @@ def deployer_from_env(
             env, ROLLBACK_COMMAND_ENV, "the shell line that goes back to $SPEC2PROD_RELEASE_ID"
         ),
         state_root=_required(env, STATE_ROOT_ENV, "the folder for the lock, history and release records"),
-        working_dir=_setting(env, WORKING_DIR_ENV),
+        working_dir=env_setting(WORKING_DIR_ENV, env),
         inherit_env=inherit,
         **_given(optional),
     )
 
 
-def _setting(env: Mapping[str, str], name: str) -> str:
-    return env.get(name, "").strip()
-
-
 def _required(env: Mapping[str, str], name: str, meaning: str) -> str:
-    value = _setting(env, name)
+    value = env_setting(name, env)
     if not value:
-        raise ValueError(f"{DEPLOYER_ENV}=command needs {name}: {meaning}")
+        raise EnvVarError(name, f"{DEPLOYER_ENV}=command needs {name}: {meaning}")
     return value
 
 
 def _given(settings: Mapping[str, float | None]) -> dict[str, Any]:
     """The settings whose variable is set; the others keep the resource's own default."""
     return {field: value for field, value in settings.items() if value is not None}
-
-
-def _number(
-    env: Mapping[str, str],
-    name: str,
-    kind: type[int] | type[float],
-    *,
-    at_least: float,
-    strictly: bool = False,
-) -> float | None:
-    """The variable as a `kind` within its bound, None when unset; anything else is an error naming it."""
-    raw = _setting(env, name)
-    if not raw:
-        return None
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = None
-    if value is None or not (value > at_least if strictly else value >= at_least):
-        noun = "an integer" if kind is int else "a number"
-        raise ValueError(f"{name}={raw!r} is not {noun} {'>' if strictly else '>='} {at_least:g}")
-    return value

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import dagster as dg
 from pydantic import Field
 
+from resources.env_vars import env_choice, env_flag, env_float, env_int
 from spec2prod_assets.generation.backends.crosshair import CrossHairGenerator
 from spec2prod_assets.generation.backends.openhands.generator import OpenHandsGenerator
 from spec2prod_assets.generation.backends.openhands.settings import OpenHandsSettings
@@ -93,37 +94,23 @@ def openhands_from_env() -> OpenHandsResource | None:
         # Credentials in the URL stay out of the run config Dagster shows: only the variable's name.
         base_url=dg.EnvVar("OPENHANDS_URL") if urlsplit(url).password is not None else url,
         api_key=dg.EnvVar("OPENHANDS_API_KEY") if env.get("OPENHANDS_API_KEY") else None,
-        auth_scheme="bearer" if env.get("OPENHANDS_AUTH_SCHEME", "").lower() == "bearer" else "session_key",
+        auth_scheme="bearer"
+        if env_choice("OPENHANDS_AUTH_SCHEME", ("session_key", "bearer"), env=env) == "bearer"
+        else "session_key",
         llm_model=env.get("OPENHANDS_LLM_MODEL") or DEFAULT_LLM_MODEL,
         llm_api_key=dg.EnvVar("OPENHANDS_LLM_API_KEY") if env.get("OPENHANDS_LLM_API_KEY") else None,
         llm_base_url=env.get("OPENHANDS_LLM_BASE_URL") or None,
         working_root=env.get("OPENHANDS_WORKING_ROOT")
         or str(PurePosixPath(tempfile.gettempdir()) / "spec2prod-openhands"),
-        allow_insecure=_flag_from_env(env, "OPENHANDS_ALLOW_INSECURE"),
+        allow_insecure=env_flag("OPENHANDS_ALLOW_INSECURE", env=env),
         **_numbers_from_env(env),
     )
 
 
-def _flag_from_env(env: Mapping[str, str], variable: str) -> bool:
-    """An opt-in: unset, empty or 0 is off, 1 is on; anything else is refused, naming the variable."""
-    raw = env.get(variable, "").strip()
-    if raw not in ("", "0", "1"):
-        raise ValueError(f"{variable}={raw!r} is not 0 or 1")
-    return raw == "1"
-
-
 def _numbers_from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    """OPENHANDS_MAX_ITERATIONS and OPENHANDS_TIMEOUT_S, when set; a bad value names the variable."""
-    numbers: dict[str, Any] = {}
-    for variable, field, kind in (
-        ("OPENHANDS_MAX_ITERATIONS", "max_iterations", int),
-        ("OPENHANDS_TIMEOUT_S", "timeout_s", float),
-    ):
-        raw = env.get(variable, "").strip()
-        if not raw:
-            continue
-        try:
-            numbers[field] = kind(raw)
-        except ValueError:
-            raise ValueError(f"{variable}={raw!r} is not a {kind.__name__}") from None
-    return numbers
+    """OPENHANDS_MAX_ITERATIONS and OPENHANDS_TIMEOUT_S when set; unset ones keep the resource default."""
+    numbers = {
+        "max_iterations": env_int("OPENHANDS_MAX_ITERATIONS", at_least=1, env=env),
+        "timeout_s": env_float("OPENHANDS_TIMEOUT_S", at_least=0.0, strictly=True, unit="seconds", env=env),
+    }
+    return {field: value for field, value in numbers.items() if value is not None}

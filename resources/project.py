@@ -6,16 +6,15 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from resources.project_root import PROJECT_ROOT_ENV, ProjectRootError, default_project_root
 from spec2prod_assets.storage.work_folder import WORK_FOLDER_NAME, WorkFolder
 
-PROJECT_ROOT_ENV = "SPEC2PROD_PROJECT_ROOT"
+__all__ = ["PROJECT_ROOT_ENV", "ProjectResource", "ProjectRootError", "default_project_root"]
+
 WORK_DIR_ENV = "SPEC2PROD_WORK_DIR"
 DEPLOY_ROOT_ENV = "SPEC2PROD_DEPLOY_ROOT"
+# The example in a checkout, for tests and `make run`/`make dev`; never a default.
 BUNDLED_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo"
-
-
-def default_project_root() -> str:
-    return os.environ.get(PROJECT_ROOT_ENV) or str(BUNDLED_EXAMPLE)
 
 
 class ProjectResource(dg.ConfigurableResource):
@@ -24,9 +23,12 @@ class ProjectResource(dg.ConfigurableResource):
     The work folder holds copies, reports and bundles; the project's own files are only read.
     """
 
-    root: str = Field(
-        default_factory=default_project_root,
-        description=f"Project root (specs/, src/, tests/); ${PROJECT_ROOT_ENV}, else the bundled example.",
+    root: str | None = Field(
+        default=None,
+        description=(
+            f"Project root (specs/, src/, tests/); unset: ${PROJECT_ROOT_ENV}, else the nearest folder "
+            "holding specs/, from the current one up."
+        ),
     )
     work_dir: str | None = Field(
         default_factory=lambda: os.environ.get(WORK_DIR_ENV),
@@ -36,7 +38,9 @@ class ProjectResource(dg.ConfigurableResource):
 
     @property
     def root_path(self) -> Path:
-        return Path(self.root).resolve()
+        """The configured root, else the default one; found when first needed, not when the resource is
+        made, so a sensor tick can report a missing project in one line instead of a traceback."""
+        return Path(self.root or default_project_root()).resolve()
 
     @property
     def work_folder(self) -> WorkFolder:

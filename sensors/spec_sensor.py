@@ -3,12 +3,14 @@
 Each tick hashes every `specs/**/*.md` (sha256 of the bytes: editors and `git checkout` touch mtimes
 without changing anything) and parses only the files whose hash differs from the cursor, so a tick
 over a thousand unchanged specs costs a few file reads and no parsing. The cursor is JSON, one entry
-per spec path: its hash and either the slug it parsed to or the error it failed with.
+per spec path: its hash and either the slug and target stage it parsed to or the error it failed with.
 
 What happens to a spec:
-- new or changed and unique: its partition is added and one run of the configured job is requested,
-  with `run_key = "<slug>:<hash prefix>"`, so Dagster never runs the same content twice (also after a
-  lost cursor, a revert or a rename);
+- new or changed and unique: its partition is added and one run is requested, of the job for the spec's
+  own `target_stage` (dev: spec_to_dev, staging: spec_to_staging, production: spec_to_production), with
+  `run_key = "<slug>:<hash prefix>"`, so Dagster never runs the same content twice (also after a lost
+  cursor, a revert or a rename). An operator's cap ($SPEC2PROD_SENSOR_JOB) may stop specs short of
+  their target, never take one further: a spec that says dev never reaches production from a tick;
 - broken: no run, the tick says which file and why, and it is not parsed again until it changes;
 - its slug also claimed by another spec: neither runs, and the tick says why (logged when it
   appears, and in the skip reason of every tick that runs nothing) until one is renamed or removed;
@@ -28,8 +30,6 @@ first one run; from then on neither runs again until one is renamed.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -37,21 +37,20 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources.project import ProjectResource
+from resources.env_vars import EnvVarError, env_choice, env_int
+from resources.project import ProjectResource, ProjectRootError
+from sensors.spec_cursor import MAX_CURSOR_ERROR_CHARS, SpecEntry, read_cursor, write_cursor
 from sensors.spec_looks import look, name_problem
-from spec2prod_assets.pipeline.jobs import SPEC_TO_PRODUCTION
+from spec2prod_assets.pipeline.jobs import ALL_JOBS, JOB_FOR_STAGE, STAGE_FOR_JOB, capped_stage
 from spec2prod_assets.pipeline.partitions import specs_partitions
-from spec2prod_assets.spec.model import SpecError, clipped
+from spec2prod_assets.spec.model import SpecError, Stage, clipped
 from spec2prod_assets.spec.parser import find_spec_files, parse_spec
 
-JOB_ENV = "SPEC2PROD_SENSOR_JOB"
+JOB_ENV = "SPEC2PROD_SENSOR_JOB"  # the furthest job the sensor may launch (a cap, not a target)
 INTERVAL_ENV = "SPEC2PROD_SENSOR_INTERVAL_S"
-DEFAULT_JOB = SPEC_TO_PRODUCTION
 DEFAULT_INTERVAL_S = 30
 DEFAULT_PARSE_BUDGET_S = 0.25  # seconds of parsing per tick; keeps a bulk-import tick well under 1 s
 DEFAULT_QUIET_S = 2.0  # a spec changed more recently than this waits for the next tick to look again
-MAX_CURSOR_ERROR_CHARS = 300  # the cursor holds one error per broken spec: keep each one short
-CURSOR_VERSION = 1
 RUN_KEY_HASH_CHARS = 16
 SPEC_PATH_TAG = "spec2prod/spec_path"
 SPEC_SHA_TAG = "spec2prod/spec_sha256"
@@ -59,44 +58,15 @@ _LISTED_PROBLEMS = 5  # a skip reason names this many problems of a kind, then c
 
 
 @dataclass(frozen=True)
-class SpecEntry:
-    """What the sensor knows about one spec file's current content.
-
-    `requested` is False for a parsed spec that has not run yet: its slug is claimed twice, or the tick
-    that parsed it ran out of parse budget before every changed spec was read.
-    """
-
-    sha: str
-    slug: str | None = None
-    error: str | None = None
-    requested: bool = False
-    pending: bool = False  # seen with this content once, too recently changed to be read yet
-
-    def to_json(self) -> dict[str, str | bool]:
-        if self.pending:
-            return {"sha": self.sha, "pending": True}
-        if self.error is not None:
-            return {"sha": self.sha, "error": self.error}
-        return {"sha": self.sha, "slug": self.slug or "", "requested": self.requested}
-
-    @staticmethod
-    def from_json(raw: object) -> SpecEntry:
-        if not isinstance(raw, dict) or not isinstance(raw.get("sha"), str):
-            raise ValueError(f"not a spec entry: {raw!r}")
-        if raw.get("pending") is True:
-            return SpecEntry(sha=raw["sha"], pending=True)
-        if isinstance(raw.get("error"), str):
-            return SpecEntry(sha=raw["sha"], error=raw["error"])
-        if not isinstance(raw.get("slug"), str) or not raw["slug"]:
-            raise ValueError(f"spec entry without slug or error: {raw!r}")
-        return SpecEntry(sha=raw["sha"], slug=raw["slug"], requested=bool(raw.get("requested")))
-
-
-@dataclass(frozen=True)
 class PlannedRun:
     slug: str
     spec_path: str
     sha: str
+    stage: Stage  # how far this run goes: the spec's target stage, lowered to the cap if there is one
+
+    @property
+    def job_name(self) -> str:
+        return JOB_FOR_STAGE[self.stage]
 
     @property
     def run_key(self) -> str:
@@ -146,31 +116,6 @@ class TickPlan:
         return " ".join(part for part in parts if part)
 
 
-def read_cursor(cursor: str | None) -> tuple[dict[str, SpecEntry], str | None]:
-    """The entries of a cursor, or none and the reason when it is missing or unreadable.
-
-    An unreadable cursor costs one re-parse of every spec and nothing else: unchanged content maps to
-    the run keys that already exist, which Dagster does not launch again.
-    """
-    if not cursor:
-        return {}, None
-    try:
-        raw = json.loads(cursor)
-        if not isinstance(raw, dict) or raw.get("version") != CURSOR_VERSION:
-            raise ValueError(f"cursor version is not {CURSOR_VERSION}")
-        specs = raw.get("specs")
-        if not isinstance(specs, dict):
-            raise ValueError("cursor has no 'specs' mapping")
-        return {str(path): SpecEntry.from_json(entry) for path, entry in specs.items()}, None
-    except ValueError as exc:
-        return {}, f"Ignoring an unreadable sensor cursor ({exc}); every spec is read again."
-
-
-def write_cursor(entries: Mapping[str, SpecEntry]) -> str:
-    specs = {path: entries[path].to_json() for path in sorted(entries)}
-    return json.dumps({"version": CURSOR_VERSION, "specs": specs}, separators=(",", ":"))
-
-
 def plan_tick(
     project_root: Path,
     previous: Mapping[str, SpecEntry],
@@ -180,8 +125,12 @@ def plan_tick(
     clock: Callable[[], float] = time.perf_counter,
     quiet_s: float = DEFAULT_QUIET_S,
     now: Callable[[], float] = time.time,
+    max_stage: Stage = Stage.PRODUCTION,
 ) -> TickPlan:
-    """Compare the specs on disk with the cursor and decide which runs and partitions to request."""
+    """Compare the specs on disk with the cursor and decide which runs and partitions to request.
+
+    Each run goes to its spec's target stage, or to `max_stage` if that is nearer.
+    """
     files = {_spec_key(path, project_root): path for path in find_spec_files(project_root)}
     plan = TickPlan(entries={})
     changed: list[tuple[str, str]] = []
@@ -251,22 +200,28 @@ def plan_tick(
         entry = plan.entries[key]
         if entry.requested:
             continue
+        assert entry.stage is not None  # a parsed entry always has one (SpecEntry.from_json checks)
         plan.entries[key] = replace(entry, requested=True)
-        plan.runs.append(PlannedRun(slug=slug, spec_path=key, sha=entry.sha))
+        run = PlannedRun(slug=slug, spec_path=key, sha=entry.sha, stage=capped_stage(entry.stage, max_stage))
+        plan.runs.append(run)
         if key not in previous or previous[key].pending:
             status = "is new"
         elif key in changed_keys:
             status = "changed"
         else:
             status = "no longer shares its slug"
-        plan.infos.append(f"Spec {key} {status}: requesting a run for partition {slug!r}.")
+        capped = f", capped at {max_stage.value} by {JOB_ENV}" if run.stage != entry.stage else ""
+        plan.infos.append(
+            f"Spec {key} {status}: requesting {run.job_name} for partition {slug!r} "
+            f"(target stage {entry.stage.value}{capped})."
+        )
         if slug not in known:
             plan.new_partitions.append(slug)
     return plan
 
 
 def build_spec_sensor(
-    job_name: str = DEFAULT_JOB,
+    max_stage: Stage = Stage.PRODUCTION,
     minimum_interval_seconds: int = DEFAULT_INTERVAL_S,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
     *,
@@ -274,26 +229,40 @@ def build_spec_sensor(
     quiet_s: float = DEFAULT_QUIET_S,
     name: str = "spec_sensor",
 ) -> dg.SensorDefinition:
-    """A spec sensor for `job_name`; running by default so `dagster dev` reacts to specs at once."""
+    """A spec sensor that takes each spec to its target stage, at most `max_stage`; running by
+    default so `dagster dev` reacts to specs at once."""
+    reachable = list(Stage)[: list(Stage).index(max_stage) + 1]
+    jobs = [job for job in ALL_JOBS if STAGE_FOR_JOB[job.name] in reachable]
+    limit = "" if max_stage == Stage.PRODUCTION else f", at most {JOB_FOR_STAGE[max_stage]}"
 
     @dg.sensor(
         name=name,
-        job_name=job_name,
+        jobs=jobs,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=default_status,
-        description=f"Runs {job_name} once for each new or changed spec in the project's specs/ folder.",
+        description=(
+            "Runs each new or changed spec in the project's specs/ folder once, with the job of the "
+            f"spec's target_stage (dev: spec_to_dev, staging: spec_to_staging, production: "
+            f"spec_to_production{limit})."
+        ),
     )
     def _spec_sensor(context: dg.SensorEvaluationContext, project: ProjectResource) -> dg.SensorResult:
+        try:
+            root = project.root_path
+        except (ProjectRootError, EnvVarError) as exc:
+            # Said on every tick, in one line; the cursor is kept for when the project is there.
+            return dg.SensorResult(skip_reason=str(exc), cursor=context.cursor)
         previous, cursor_problem = read_cursor(context.cursor)
         if cursor_problem:
             context.log.warning(cursor_problem)
         assert specs_partitions.name is not None
         plan = plan_tick(
-            project.root_path,
+            root,
             previous,
             context.instance.get_dynamic_partitions(specs_partitions.name),
             parse_budget_s=parse_budget_s,
             quiet_s=quiet_s,
+            max_stage=max_stage,
         )
         for message in plan.warnings:
             context.log.warning(message)
@@ -301,11 +270,12 @@ def build_spec_sensor(
             context.log.info(message)
         cursor = write_cursor(plan.entries)
         if not plan.runs:
-            return dg.SensorResult(skip_reason=plan.skip_reason(project.root_path / "specs"), cursor=cursor)
+            return dg.SensorResult(skip_reason=plan.skip_reason(root / "specs"), cursor=cursor)
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
                     run_key=run.run_key,
+                    job_name=run.job_name,
                     partition_key=run.slug,
                     tags={SPEC_PATH_TAG: run.spec_path, SPEC_SHA_TAG: run.sha},
                 )
@@ -320,18 +290,19 @@ def build_spec_sensor(
     return _spec_sensor
 
 
-def interval_from_env() -> int:
-    """`$SPEC2PROD_SENSOR_INTERVAL_S` as whole seconds (at least 1), else the default."""
-    raw = os.environ.get(INTERVAL_ENV, "").strip()
-    if not raw:
-        return DEFAULT_INTERVAL_S
-    try:
-        seconds = int(raw)
-    except ValueError:
-        raise ValueError(f"${INTERVAL_ENV} must be a whole number of seconds, not {raw!r}") from None
-    if seconds < 1:
-        raise ValueError(f"${INTERVAL_ENV} must be at least 1, not {seconds}")
-    return seconds
+def spec_sensor_from_env() -> dg.SensorDefinition:
+    """The code location's sensor: `$SPEC2PROD_SENSOR_INTERVAL_S` between ticks (30 s unless set) and
+    `$SPEC2PROD_SENSOR_JOB` as the furthest job it launches (none unless set).
+
+    Read when the code location loads, not when this module is imported, so a malformed value stops only
+    what uses the sensor, with `EnvVarError`'s one line.
+    """
+    cap = env_choice(JOB_ENV, tuple(JOB_FOR_STAGE.values()))
+    interval = env_int(INTERVAL_ENV, at_least=1, unit="seconds")
+    return build_spec_sensor(
+        max_stage=STAGE_FOR_JOB[cap] if cap else Stage.PRODUCTION,
+        minimum_interval_seconds=interval or DEFAULT_INTERVAL_S,
+    )
 
 
 def _spec_key(path: Path, project_root: Path) -> str:
@@ -345,7 +316,7 @@ def _parse_entry(path: Path, project_root: Path, sha: str) -> SpecEntry:
     except SpecError as exc:
         return SpecEntry(sha=sha, error=clipped(str(exc), MAX_CURSOR_ERROR_CHARS))
     # The parser hashes the bytes it read; if the file changed in between, its hash is the truth.
-    return SpecEntry(sha=spec.spec_sha256, slug=spec.slug)
+    return SpecEntry(sha=spec.spec_sha256, slug=spec.slug, stage=spec.target_stage)
 
 
 def _listing(title: str, items: list[str]) -> str:
@@ -354,9 +325,3 @@ def _listing(title: str, items: list[str]) -> str:
     shown = "; ".join(items[:_LISTED_PROBLEMS])
     more = f"; and {len(items) - _LISTED_PROBLEMS} more" if len(items) > _LISTED_PROBLEMS else ""
     return f"{title}: {shown}{more}."
-
-
-spec_sensor = build_spec_sensor(
-    job_name=os.environ.get(JOB_ENV, "").strip() or DEFAULT_JOB,
-    minimum_interval_seconds=interval_from_env(),
-)

@@ -1,4 +1,9 @@
-"""The Dagster code location: `dagster dev`, `dagster job execute` and the sensor all load this."""
+"""The Dagster code location: `dg dev`, `dg launch`, `dagster job execute` and the sensor all load this.
+
+Settings from the environment (sensor, deployer, test generator) are read here, when the location loads:
+a malformed one stops the load with `EnvVarError`'s one line naming the variable, while commands that
+never load the location (`spec2prod validate`, `releases`, `--help`) are not affected.
+"""
 
 import dagster as dg
 
@@ -6,17 +11,19 @@ from resources.artifact_io import ArtifactIOManager
 from resources.deployers import deployer_from_env
 from resources.generators import CrossHairGeneratorResource, openhands_from_env
 from resources.project import ProjectResource
-from sensors import spec_sensor
+from sensors import spec_sensor_from_env
 from spec2prod_assets.pipeline import assets
 from spec2prod_assets.pipeline.jobs import ALL_JOBS
 
-# Configurable per run (run_workflow passes the project root), defaulting to $SPEC2PROD_PROJECT_ROOT.
+# Configurable per run (run_workflow passes the project root); unset: $SPEC2PROD_PROJECT_ROOT, else the
+# project of the current folder (the nearest one holding specs/), else a `ProjectRootError` naming both.
 project = ProjectResource.configure_at_launch()
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([assets]),
     jobs=ALL_JOBS,
-    sensors=[spec_sensor],
+    # Each spec runs the job of its own target_stage; $SPEC2PROD_SENSOR_JOB can only lower it.
+    sensors=[spec_sensor_from_env()],
     resources={
         "project": project,
         "io_manager": ArtifactIOManager(project=project),

@@ -1,20 +1,25 @@
 """`run_workflow`: the Python API of the original orchestrator, now a real Dagster run.
 
-It registers the spec's partition, runs the stage's job on a persistent instance (so the run shows
-up in the UI afterwards) with the executor the mode asks for, and reads the outcome back from the
-instance rather than trusting in-memory state.
+It checks the spec before Dagster starts (a typo costs a second, not a run), registers the spec's
+partition, runs the stage's job on a persistent instance (so the run shows up in the UI afterwards) with
+the executor the mode asks for, and reads the outcome back from the instance rather than trusting
+in-memory state: stage statuses, timings, and why a stage failed (a failed check's own description, a
+step error's one-line message). While the run goes on, each stage that ends is handed to `on_stage`,
+read from the same event log, so progress looks the same whether steps run here or in workers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
-from pydantic import BaseModel, ConfigDict
 
-from resources.project import ProjectResource, default_project_root
+from resources.project import ProjectResource
 from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, JOB_FOR_STAGE, JOB_STAGES, SYNC_EXECUTION
 from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.pipeline.run_records import (
@@ -24,71 +29,92 @@ from spec2prod_assets.pipeline.run_records import (
     step_outcomes,
     upstream_steps,
 )
-from spec2prod_assets.pipeline.stages import WORKFLOW_REPORT
-from spec2prod_assets.report.timings import ExecutionMode, TimingSummary, summarize, write_json_report
+from spec2prod_assets.pipeline.stages import RELEASE_CANDIDATE, WORKFLOW_REPORT
+from spec2prod_assets.report.run_result import StageFailure, StageFinished, StageResult, WorkflowResult
+from spec2prod_assets.report.timings import ExecutionMode, summarize, write_json_report
+from spec2prod_assets.run_plan import PlannedRun, plan_run
 from spec2prod_assets.spec.model import Stage
-from spec2prod_assets.spec.parser import parse_spec
 from spec2prod_assets.storage.work_folder import WorkFolder
 
+__all__ = ["StageResult", "WorkflowResult", "persistent_instance", "register_partitions", "run_workflow"]
 
-class StageResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    stage: str
-    status: str
-    duration_s: float
-    metadata: dict[str, Any]
-
-
-class WorkflowResult(BaseModel):
-    """What a run did: which stages completed or failed, their metadata and timings, the report."""
-
-    model_config = ConfigDict(frozen=True)
-
-    success: bool
-    run_id: str
-    component: str
-    target_stage: Stage
-    execution_mode: ExecutionMode
-    stages_completed: tuple[str, ...]
-    stages_failed: tuple[str, ...]
-    stages: dict[str, StageResult]
-    timings: TimingSummary
-    report_path: str
+# Finds the run `execute_job` is about to create, so its events can be followed before it returns.
+INVOCATION_TAG = "spec2prod/invocation"
+# Telemetry off (no banner, nothing sent); INFO keeps the multiprocess workers' start-up DEBUG lines, which
+# Dagster prints before a run's own logger config applies, out of the console.
+QUIET_INSTANCE_CONFIG = """\
+# Written by spec2prod for the runs it starts; edit freely.
+telemetry:
+  enabled: false
+python_logs:
+  python_log_level: INFO
+"""
+# The error classes Dagster wraps a step's own exception in; the one-line reason is the exception inside.
+_WRAPPERS = ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError")
+_CHECKS_FAILED = "DagsterAssetCheckFailedError"
+_FOLLOWED = {
+    dg.DagsterEventType.STEP_START,
+    dg.DagsterEventType.STEP_SUCCESS,
+    dg.DagsterEventType.STEP_FAILURE,
+    dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+    dg.DagsterEventType.RUN_FAILURE,
+}
+OnStage = Callable[[StageFinished], None]
 
 
 def run_workflow(
     spec_file: str | Path,
-    target_stage: Stage | str = Stage.PRODUCTION,
+    target_stage: Stage | str | None = None,
     execution_mode: ExecutionMode = "async",
     *,
     project_root: str | Path | None = None,
     instance: dg.DagsterInstance | None = None,
+    beyond_target: bool = False,
+    log_level: str = "INFO",
+    on_stage: OnStage | None = None,
 ) -> WorkflowResult:
-    """Take one spec to `target_stage`. A bad spec raises `SpecError` before anything runs."""
+    """Take one spec to `target_stage` (default: the spec's own `target_stage`; further only with
+    `beyond_target`). A bad spec raises `SpecError`, a stage too far `StageBeyondTargetError`, both
+    before anything runs. `log_level` is the level of Dagster's console event log for the run."""
     if execution_mode not in ("async", "sync"):
         raise ValueError(f"execution_mode must be 'async' or 'sync', not {execution_mode!r}")
-    stage = Stage(target_stage)
-    spec_path = Path(spec_file).resolve()
-    root = Path(project_root).resolve() if project_root else project_root_of(spec_path)
-    spec = parse_spec(spec_path, root)
-    instance = instance or persistent_instance(root)
-    register_partitions(instance, [spec.slug])
+    planned = plan_run(
+        Path(spec_file),
+        project_root=Path(project_root) if project_root else None,
+        stage=Stage(target_stage) if target_stage else None,
+        beyond_target=beyond_target,
+    )
+    return run_planned(planned, execution_mode, instance=instance, log_level=log_level, on_stage=on_stage)
 
-    job_name = JOB_FOR_STAGE[stage]
+
+def run_planned(
+    planned: PlannedRun,
+    execution_mode: ExecutionMode,
+    *,
+    instance: dg.DagsterInstance | None = None,
+    log_level: str = "INFO",
+    on_stage: OnStage | None = None,
+) -> WorkflowResult:
+    """Run a spec that `run_plan` already checked: the command line checks every spec, then runs each."""
+    root, slug = planned.project_root, planned.spec.slug
+    instance = instance or persistent_instance(root)
+    register_partitions(instance, [slug])
     run_config = {
         "execution": SYNC_EXECUTION if execution_mode == "sync" else ASYNC_EXECUTION,
         "resources": {"project": {"config": {"root": str(root)}}},
-        # Stage progress and warnings, not every engine event.
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+        "loggers": {"console": {"config": {"log_level": log_level}}},
     }
-    result = dg.execute_job(
-        dg.build_reconstructable_job(__name__, job_by_name.__name__, reconstructable_args=(job_name,)),
-        instance=instance,
-        run_config=run_config,
-        tags={"dagster/partition": spec.slug},
-    )
-    return _read_outcome(instance, result.run_id, spec.slug, stage, execution_mode, root)
+    invocation = uuid.uuid4().hex
+    with _StageWatcher(instance, invocation, slug, on_stage):
+        result = dg.execute_job(
+            dg.build_reconstructable_job(
+                __name__, job_by_name.__name__, reconstructable_args=(JOB_FOR_STAGE[planned.stage],)
+            ),
+            instance=instance,
+            run_config=run_config,
+            tags={"dagster/partition": slug, INVOCATION_TAG: invocation},
+        )
+    return _read_outcome(instance, result.run_id, planned, execution_mode)
 
 
 def register_partitions(instance: dg.DagsterInstance, slugs: list[str]) -> list[str]:
@@ -104,42 +130,173 @@ def register_partitions(instance: dg.DagsterInstance, slugs: list[str]) -> list[
     return new
 
 
-def project_root_of(spec_path: Path) -> Path:
-    """A spec in `<root>/specs/...` belongs to `<root>`; otherwise the configured project."""
-    for parent in spec_path.parents:
-        if parent.name == "specs":
-            return parent.parent
-    return Path(default_project_root()).resolve()
-
-
 def persistent_instance(project_root: Path) -> dg.DagsterInstance:
-    """`$DAGSTER_HOME` if set, else a home in the project's work folder: runs stay visible in the UI."""
+    """`$DAGSTER_HOME` if set, else a home in the project's work folder: runs stay visible in the UI.
+
+    A home spec2prod creates gets a `dagster.yaml` with telemetry off (no banner, nothing sent); one that
+    is already there is the user's and stays as it is.
+    """
     if os.environ.get("DAGSTER_HOME"):
         return dg.DagsterInstance.get()
     home = WorkFolder.inside(project_root).dagster_home
     home.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError), (home / "dagster.yaml").open("x", encoding="utf-8") as config:
+        config.write(QUIET_INSTANCE_CONFIG)
     return dg.DagsterInstance.from_config(str(home))
 
 
+class _RunReader:
+    """Turns a run's events, in order, into stage endings and failure reasons; fed live or all at once."""
+
+    def __init__(self, component: str) -> None:
+        self.component = component
+        self.failures: list[StageFailure] = []
+        self._started: dict[str, float] = {}
+        self._stages_with_failed_checks: set[str] = set()
+
+    def see(self, entry: dg.EventLogEntry) -> StageFinished | None:
+        event = entry.dagster_event
+        if event is None:
+            return None
+        kind, step = event.event_type, event.step_key or ""
+        if kind == dg.DagsterEventType.STEP_START:
+            self._started[step] = entry.timestamp
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
+                stage = evaluation.asset_key.to_user_string()
+                failure = StageFailure(
+                    stage=stage,
+                    check=evaluation.check_name,
+                    message=_first_line(evaluation.description or "failed"),
+                )
+                self._stages_with_failed_checks.add(stage)
+                self.failures.append(failure)
+        elif kind == dg.DagsterEventType.RUN_FAILURE:
+            if not self.failures:  # a run that failed outside any step: say so rather than nothing
+                self.failures.append(
+                    StageFailure(stage="run", error="RunFailure", message=_first_line(event.message or ""))
+                )
+        elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+            failed = kind == dg.DagsterEventType.STEP_FAILURE
+            if failed:
+                self._step_failed(step, event)
+            return StageFinished(
+                component=self.component,
+                stage=step,
+                status="failed" if failed else "succeeded",
+                duration_s=round(entry.timestamp - self._started.get(step, entry.timestamp), 3),
+                failures=tuple(f for f in self.failures if f.stage == step),
+            )
+        return None
+
+    def _step_failed(self, step: str, event: dg.DagsterEvent) -> None:
+        """The step's own reason; a "blocking check failed" error only repeats the checks already named."""
+        data = event.step_failure_data
+        error = data.error if data is not None else None
+        if error is None:
+            self.failures.append(
+                StageFailure(stage=step, error="StepFailure", message=_first_line(event.message or ""))
+            )
+            return
+        while error.cause is not None and error.cls_name in _WRAPPERS:
+            error = error.cause
+        if error.cls_name == _CHECKS_FAILED and step in self._stages_with_failed_checks:
+            return
+        user = data.user_failure_data if data is not None else None
+        message = (
+            user.description
+            if user is not None and user.description
+            else _exception_text(error.message, error.cls_name)
+        )
+        self.failures.append(
+            StageFailure(stage=step, error=error.cls_name or "Error", message=_first_line(message))
+        )
+
+
+def _exception_text(formatted: str, cls_name: str | None) -> str:
+    """`pkg.module.Error: text` (as a traceback ends) without its class prefix."""
+    head, _, rest = formatted.partition(": ")
+    return rest if cls_name and head.endswith(cls_name) else formatted
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "(no message)")
+
+
+class _StageWatcher:
+    """Follows a run's event log from a thread while `execute_job` runs, and hands each ended stage to
+    `on_stage`. A poll that fails (the database busy) is retried on the next tick: progress is a view,
+    the outcome is read again from the instance once the run is over."""
+
+    def __init__(
+        self, instance: dg.DagsterInstance, invocation: str, component: str, on_stage: OnStage | None
+    ) -> None:
+        self._instance, self._invocation, self._on_stage = instance, invocation, on_stage
+        self._reader = _RunReader(component)
+        self._run_id: str | None = None
+        self._cursor: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="spec2prod-progress", daemon=True)
+
+    def __enter__(self) -> _StageWatcher:
+        if self._on_stage is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._on_stage is None:
+            return
+        self._stop.set()
+        self._thread.join()
+        if exc[0] is None:
+            self._poll()  # what ended between the last tick and the end of the run
+
+    def _follow(self) -> None:
+        while not self._stop.wait(0.5):
+            with contextlib.suppress(Exception):
+                self._poll()
+
+    def _poll(self) -> None:
+        if self._run_id is None:
+            runs = self._instance.get_runs(dg.RunsFilter(tags={INVOCATION_TAG: self._invocation}), limit=1)
+            if not runs:
+                return
+            self._run_id = runs[0].run_id
+        connection = self._instance.get_records_for_run(self._run_id, cursor=self._cursor, of_type=_FOLLOWED)
+        self._cursor = connection.cursor
+        for record in connection.records:
+            ended = self._reader.see(record.event_log_entry)
+            if ended is not None and self._on_stage is not None:
+                self._on_stage(ended)
+
+
+def run_failures(instance: dg.DagsterInstance, run_id: str, component: str) -> list[StageFailure]:
+    """Why the run failed, stage by stage, from its events; empty for a run that went through."""
+    reader = _RunReader(component)
+    for record in instance.get_records_for_run(run_id, of_type=_FOLLOWED).records:
+        reader.see(record.event_log_entry)
+    return reader.failures
+
+
 def _read_outcome(
-    instance: dg.DagsterInstance,
-    run_id: str,
-    slug: str,
-    stage: Stage,
-    execution_mode: ExecutionMode,
-    root: Path,
+    instance: dg.DagsterInstance, run_id: str, planned: PlannedRun, execution_mode: ExecutionMode
 ) -> WorkflowResult:
     from spec2prod_assets.definitions import defs
 
     run = instance.get_run_by_id(run_id)
     assert run is not None, f"run {run_id} vanished from the instance"
+    slug = planned.spec.slug
     steps = step_outcomes(instance, run_id)
     materialized = materialization_metadata(instance, run_id)
     stages: dict[str, StageResult] = {}
-    for name in JOB_STAGES[JOB_FOR_STAGE[stage]]:
+    for name in JOB_STAGES[JOB_FOR_STAGE[planned.stage]]:
         step = steps.get(name, NOT_STARTED)
         stages[name] = StageResult(
-            stage=name, status=step.status, duration_s=step.duration_s, metadata=materialized.get(name, {})
+            stage=name,
+            status=step.status,
+            duration_s=step.duration_s,
+            metadata={key: _plain(value) for key, value in materialized.get(name, {}).items()},
         )
     timings = summarize(
         run_id,
@@ -147,28 +304,44 @@ def _read_outcome(
         upstream=upstream_steps(defs.resolve_all_asset_specs()),
         execution_mode=execution_mode,
     )
+    success = run.status == dg.DagsterRunStatus.SUCCESS
+    failures = [] if success else run_failures(instance, run_id, slug)
     report_path = materialized.get(WORKFLOW_REPORT, {}).get("report")
     if report_path is None:
-        # The report step did not run (an earlier stage failed): the report is still written.
-        report_path = str(
-            write_json_report(
-                timings,
-                {"partition": slug, "job": run.job_name, "status": run.status.value},
-                ProjectResource(root=str(root)).report_path(slug, run_id),
-            )
+        # The report step did not run (an earlier stage failed): the report is still written, with why.
+        report_path = write_json_report(
+            timings,
+            {
+                "partition": slug,
+                "job": run.job_name,
+                "status": run.status.value,
+                "failures": [failure.as_json() for failure in failures],
+            },
+            ProjectResource(root=str(planned.project_root)).report_path(slug, run_id),
         )
+    junit = materialized.get(RELEASE_CANDIDATE, {}).get("junit_xml")
     return WorkflowResult(
-        success=run.status == dg.DagsterRunStatus.SUCCESS,
+        success=success,
         run_id=run_id,
         component=slug,
-        target_stage=stage,
+        spec_path=planned.spec.spec_path,
+        target_stage=planned.stage,
         execution_mode=execution_mode,
         stages_completed=tuple(n for n, s in stages.items() if s.status == "succeeded"),
         stages_failed=tuple(n for n, s in stages.items() if s.status == "failed"),
         stages=stages,
+        failures=tuple(failures),
         timings=timings,
         report_path=str(report_path),
+        junit_xml=str(junit) if junit else None,
     )
+
+
+def _plain(value: object) -> object:
+    """A metadata value as data: a table becomes its rows (as `--json` and the Python API show it)."""
+    if isinstance(value, dg.TableMetadataValue):
+        return [dict(record.data) for record in value.records]
+    return value
 
 
 def job_by_name(name: str) -> dg.JobDefinition:

@@ -17,6 +17,7 @@ import pytest
 from resources.deployers import DEPLOYER_SETTINGS_ENV
 from resources.project import DEPLOY_ROOT_ENV, PROJECT_ROOT_ENV, WORK_DIR_ENV
 from sensors.spec_sensor import INTERVAL_ENV, JOB_ENV
+from spec2prod_assets.environment.builder import ENV_CACHE_ENV
 from tests.support.agent_server import AgentServer, running_agent_server
 from tests.support.scripted_llm import ScriptedLLM, running_scripted_llm
 
@@ -52,6 +53,15 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return root
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_environment_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Component environments built by the tests go to one session folder, never the user's cache; shared by
+    the whole session (and the subprocesses it starts) so each distinct dependency set is built once."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ENV_CACHE_ENV, str(tmp_path_factory.mktemp("component-envs")))
+        yield
 
 
 @pytest.fixture(autouse=True)

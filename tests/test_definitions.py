@@ -69,7 +69,10 @@ def definitions_shape(definitions: dg.Definitions) -> dict[str, Any]:
             "default_run_config": getattr(declared, "config", None),
         }
     sensors = {
-        sensor.name: {"job": sensor.job_name, "default_status": sensor.default_status.value}
+        sensor.name: {
+            "jobs": [target.job_name for target in sensor.targets],
+            "default_status": sensor.default_status.value,
+        }
         for sensor in sorted(definitions.sensors or (), key=lambda s: s.name)
     }
     partitions = sorted(

@@ -38,6 +38,8 @@ STAGE_PACKAGES = (
     "report",
     "runtime",
     "storage",
+    "project",
+    "environment",
 )
 DAGSTER_PACKAGES = ("pipeline",)
 FORBIDDEN_IN_STAGES = ("dagster", "resources", "sensors", f"{PRODUCT_PACKAGE}.pipeline")

@@ -23,6 +23,7 @@ from spec2prod_assets.deploy.model import (
 )
 from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore, mark_bad_or_say_why
 from spec2prod_assets.deploy.store_backed import NewRelease, StoreBackedDeployer
+from spec2prod_assets.environment import ensure_environment
 from spec2prod_assets.release.bundle import ReleaseManifest, read_manifest, unpack_bundle
 from spec2prod_assets.runtime.processes import clean_env, python_tool, run_command
 from spec2prod_assets.runtime.sandbox import Sandbox
@@ -40,20 +41,40 @@ class PytestHealthCheck:
     """Run a release's health tests in a subprocess, importing the code from the release folder.
 
     PYTHONPATH is the release's source import root and the working folder is the release itself, so the
-    tests exercise the deployed files, never the source tree. `-c os.devnull` keeps pytest from picking
-    up a configuration file from the folders above the deploy root.
+    tests exercise the deployed files, never the source tree. They run with the interpreter of the
+    component's own environment, built (or reused) from the dependencies the manifest records, so a
+    release that needs a third-party package is checked with it, and never with spec2prod's packages.
+    `-c os.devnull` keeps pytest from picking up a configuration file from the folders above the deploy
+    root.
     """
 
-    def __init__(self, *, attempts: int = 3, interval_s: float = 2.0, timeout_s: float = 120.0) -> None:
-        if attempts < 1 or interval_s < 0 or timeout_s <= 0:
-            raise ValueError("health check needs attempts >= 1, interval_s >= 0 and timeout_s > 0")
+    def __init__(
+        self,
+        *,
+        attempts: int = 3,
+        interval_s: float = 2.0,
+        timeout_s: float = 120.0,
+        env_cache_root: Path | None = None,
+        env_timeout_s: float = 600.0,
+    ) -> None:
+        if attempts < 1 or interval_s < 0 or timeout_s <= 0 or env_timeout_s <= 0:
+            raise ValueError(
+                "health check needs attempts >= 1, interval_s >= 0, timeout_s > 0 and env_timeout_s > 0"
+            )
         self.attempts = attempts
         self.interval_s = interval_s
         self.timeout_s = timeout_s
+        self.env_cache_root = env_cache_root
+        self.env_timeout_s = env_timeout_s
 
     def __call__(self, release_dir: Path, manifest: ReleaseManifest) -> HealthResult:
+        # Built once, outside the attempts: an environment that cannot be built is no flaky check, and the
+        # error (raised) says why the check could not run.
+        environment = ensure_environment(
+            manifest.dependencies, cache_root=self.env_cache_root, timeout_s=self.env_timeout_s
+        )
         args = [
-            *python_tool("pytest"),
+            *python_tool("pytest", python=environment.python),
             "-q",
             "-p",
             "no:cacheprovider",
@@ -68,7 +89,11 @@ class PytestHealthCheck:
             # The release's own tests are untrusted code run beside the live release: sandboxed, with
             # the release folder read-only, so a health check can never change what it checks.
             lambda: run_command(
-                args, cwd=release_dir, timeout_s=self.timeout_s, env=env, sandbox=Sandbox(writable=())
+                args,
+                cwd=release_dir,
+                timeout_s=self.timeout_s,
+                env=env,
+                sandbox=Sandbox(writable=(), readable=environment.readable_roots),
             ),
             attempts=self.attempts,
             interval_s=self.interval_s,

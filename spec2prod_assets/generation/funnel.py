@@ -23,9 +23,10 @@ from pydantic import BaseModel, ConfigDict
 from spec2prod_assets.generation.policy import allowed_part, importable_names
 from spec2prod_assets.generation.protocol import GeneratedFile, RejectedPath
 from spec2prod_assets.generation.pruning import count_test_defs, keep_tests
+from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.storage.atomic_files import write_text_atomically
 from spec2prod_assets.storage.work_folder import numbered_pytest_run
-from spec2prod_assets.storage.working_copies import copy_tree, existing_test_paths, relative_to_tree
+from spec2prod_assets.storage.working_copies import copy_tree, relative_to_tree
 from spec2prod_assets.testing.coverage_report import CoverageReport, coverage_pct
 from spec2prod_assets.testing.pytest_run import TestOutcome, TestRun, TestRunError, run_tests
 
@@ -79,11 +80,9 @@ class _Candidate:
 
 def run_funnel(
     original_tree: Path,
+    layout: ComponentLayout,
     *,
     slug: str,
-    source_path: str,
-    tests_path: str,
-    pythonpath: str,
     baseline: TestRun,
     generated: Sequence[GeneratedFile],
     refused_paths: Sequence[RejectedPath],
@@ -97,22 +96,24 @@ def run_funnel(
     `check_policy=False` skips the static policy; only tests of the defences behind it use that.
     """
     rejections = [Rejection(file=r.path, test=None, stage="path", reason=r.reason) for r in refused_paths]
-    candidates = _rename(generated, slug, tests_path)
+    candidates = _rename(generated, slug, layout.tests_path)
     tests_generated = sum(count_test_defs(c.source) for c in candidates)
     before = baseline.coverage or CoverageReport(modules=())
     if check_policy:
-        candidates = _apply_policy(candidates, importable_names(original_tree, pythonpath), rejections)
+        candidates = _apply_policy(
+            candidates, importable_names(original_tree, layout.import_root), rejections
+        )
     tree = copy_tree(original_tree, work_dir / "tree")
     for candidate in candidates:
         write_text_atomically(tree / candidate.path, candidate.source)
 
-    runner = _Runner(tree, source_path, pythonpath, work_dir, timeout_s)
+    runner = _Runner(tree, layout, work_dir, timeout_s)
     collected = _collect_and_pass(runner, candidates, rejections)
     tests_collected = collected
     tests_passing = _alive_count(candidates)
     _check_reliability(runner, tree, candidates, rejections, reliability_runs)
     tests_reliable = _alive_count(candidates)
-    after = _keep_coverage_gains(runner, tree, tests_path, candidates, before, rejections)
+    after = _keep_coverage_gains(runner, tree, candidates, before, rejections)
 
     accepted_dir = work_dir / "accepted"
     accepted_files: list[str] = []
@@ -143,10 +144,8 @@ def run_funnel(
 class _Runner:
     """Numbered pytest runs in the funnel's tree, each with its own fresh result folder."""
 
-    def __init__(
-        self, tree: Path, source_path: str, pythonpath: str, work_dir: Path, timeout_s: float
-    ) -> None:
-        self.tree, self.source_path, self.pythonpath = tree, source_path, pythonpath
+    def __init__(self, tree: Path, layout: ComponentLayout, work_dir: Path, timeout_s: float) -> None:
+        self.tree, self.layout = tree, layout
         self.work_dir, self.timeout_s = work_dir, timeout_s
         self.count = 0
         self.last_output_dir = work_dir
@@ -156,9 +155,8 @@ class _Runner:
         self.last_output_dir = numbered_pytest_run(self.work_dir, self.count, label)
         return run_tests(
             self.tree,
-            source_path=self.source_path,
+            self.layout,
             test_paths=test_paths,
-            pythonpath=self.pythonpath,
             output_dir=self.last_output_dir,
             timeout_s=self.timeout_s,
             extra_args=extra_args,
@@ -251,7 +249,6 @@ def _check_reliability(
 def _keep_coverage_gains(
     runner: _Runner,
     tree: Path,
-    tests_path: str,
     candidates: list[_Candidate],
     before: CoverageReport,
     rejections: list[Rejection],
@@ -264,7 +261,7 @@ def _keep_coverage_gains(
     alive = [c for c in candidates if c.alive]
     if not alive:
         return before.line_pct, before.branch_pct
-    paths = list(dict.fromkeys([*existing_test_paths(tree, tests_path), *(c.path for c in alive)]))
+    paths = list(dict.fromkeys([*runner.layout.existing_test_paths(tree), *(c.path for c in alive)]))
     try:
         run = runner.run("coverage", paths, ["--cov-context=test"])
     except TestRunError as exc:

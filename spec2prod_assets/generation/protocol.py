@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import PurePosixPath
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from spec2prod_assets.storage.safe_paths import PathFault, is_inside_folder, relative_path_fault
+from spec2prod_assets.storage.working_copies import import_root
 
 
 class GenerationTask(BaseModel):
@@ -30,8 +31,30 @@ class GenerationTask(BaseModel):
         description="A local folder holding the component's source and tests, laid out as in the project."
     )
     source_path: str = Field(description="The component's source folder, relative to workspace_dir.")
-    tests_path: str = Field(description="The component's tests folder, relative to workspace_dir.")
+    tests_path: str = Field(description="Where new tests go: a folder relative to workspace_dir.")
+    import_root: str = Field(
+        default="",
+        description="The PYTHONPATH entry, relative to workspace_dir, that imports the module; "
+        "default the source folder's parent.",
+    )
+    python: str | None = Field(
+        default=None, description="The component environment's interpreter; None: spec2prod's own."
+    )
+    readable_roots: tuple[str, ...] = Field(
+        default=(), description="Folders a sandboxed run must see read-only (the component's environment)."
+    )
     uncovered_lines: tuple[int, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _import_root_defaults_to_the_source_parent(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and not data.get("import_root")
+            and isinstance(data.get("source_path"), str)
+        ):
+            return {**data, "import_root": import_root(data["source_path"])}
+        return data
 
 
 class TaskHandle(BaseModel):

@@ -9,12 +9,14 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from spec2prod_assets.generation.protocol import GenerationTask
+from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.spec.model import ComponentSpec
-from spec2prod_assets.storage.working_copies import import_root
 from spec2prod_assets.testing.pytest_run import TestRun
 
 
-def build_tasks(spec: ComponentSpec, baseline: TestRun, workspace_dir: Path) -> list[GenerationTask]:
+def build_tasks(
+    spec: ComponentSpec, layout: ComponentLayout, baseline: TestRun, workspace_dir: Path
+) -> list[GenerationTask]:
     """One task per module with uncovered lines (package `__init__` files with only re-exports skip)."""
     if baseline.coverage is None:
         return []
@@ -22,17 +24,20 @@ def build_tasks(spec: ComponentSpec, baseline: TestRun, workspace_dir: Path) -> 
     for module in baseline.coverage.modules:
         if not module.missing_lines:
             continue
-        name = import_name(module.path, import_root(spec.source_path))
+        name = import_name(module.path, layout.import_root)
         tasks.append(
             GenerationTask(
                 task_id=f"{spec.slug}-{name.replace('.', '-')}",
                 component=spec.slug,
                 module=module.path,
                 import_name=name,
-                instructions=_task_text(spec, module.path, name, module.missing_lines),
+                instructions=_task_text(spec, layout, module.path, name, module.missing_lines),
                 workspace_dir=str(workspace_dir),
-                source_path=spec.source_path,
-                tests_path=spec.tests_path,
+                source_path=layout.source_path,
+                tests_path=layout.tests_path,
+                import_root=layout.import_root,
+                python=layout.python,
+                readable_roots=layout.readable_roots,
                 uncovered_lines=module.missing_lines,
             )
         )
@@ -49,7 +54,11 @@ def import_name(module_path: str, root: str) -> str:
 
 
 def _task_text(
-    spec: ComponentSpec, module_path: str, module_name: str, missing_lines: tuple[int, ...]
+    spec: ComponentSpec,
+    layout: ComponentLayout,
+    module_path: str,
+    module_name: str,
+    missing_lines: tuple[int, ...],
 ) -> str:
     requirements = "\n".join(f"- {r.id} ({r.priority.value}): {r.text}" for r in spec.requirements)
     criteria = "\n".join(f"- {c.id}: {c.text}" for c in spec.acceptance_criteria) or "- (none given)"
@@ -61,7 +70,7 @@ def _task_text(
         f"Acceptance criteria:\n{criteria}\n\n"
         f"These lines of {module_path} are not executed by any existing test: "
         f"{', '.join(map(str, missing_lines))}. Aim the new tests at them.\n\n"
-        f"Rules: put new test files only under `{spec.tests_path}/`, named `test_*.py`; import the "
-        f"module as `{module_name}`; do not change any file outside `{spec.tests_path}/`; tests must be "
+        f"Rules: put new test files only under `{layout.tests_path}/`, named `test_*.py`; import the "
+        f"module as `{module_name}`; do not change any file outside `{layout.tests_path}/`; tests must be "
         f"deterministic, independent of order, and need no network. Run them with pytest before you finish."
     )

@@ -31,9 +31,12 @@ from spec2prod_assets.pipeline.checks import (
     release_checks,
     source_path_check,
 )
+from spec2prod_assets.pipeline.component import prepare_component
 from spec2prod_assets.pipeline.metadata import (
     deployment_metadata,
+    environment_metadata,
     generated_tests_metadata,
+    layout_metadata,
     refactor_metadata,
     release_metadata,
     report_metadata,
@@ -53,12 +56,13 @@ from spec2prod_assets.pipeline.stages import (
     STAGING_DEPLOYMENT,
     WORKFLOW_REPORT,
 )
+from spec2prod_assets.project.layout import no_tests_warning
 from spec2prod_assets.refactor.refactoring import RefactorResult, refactor_component
 from spec2prod_assets.release.candidate import ReleaseCandidate, assemble_release
 from spec2prod_assets.report.timings import summarize, write_json_report
 from spec2prod_assets.spec.catalog import locate_spec
 from spec2prod_assets.spec.model import ComponentSpec
-from spec2prod_assets.storage.working_copies import copy_component, existing_test_paths, import_root
+from spec2prod_assets.storage.working_copies import copy_component
 from spec2prod_assets.testing.pytest_run import TestRun, run_tests
 
 # Named for the first generator, the pool bounds every test generator (CrossHair too): generators are the
@@ -94,18 +98,23 @@ def baseline_tests(
 ) -> dg.Output[TestRun]:
     started = time.perf_counter()
     stage_dir = project.stage_dir(spec.slug, context.run.run_id, BASELINE_TESTS)
-    tree = copy_component(project.root_path, spec, stage_dir / "tree")
-    run = run_tests(
-        tree,
-        source_path=spec.source_path,
-        test_paths=existing_test_paths(tree, spec.tests_path),
-        pythonpath=import_root(spec.source_path),
-        output_dir=stage_dir / "results",
-        timeout_s=project.test_timeout_s,
+    layout, environment = prepare_component(project.root_path, spec)
+    tree = copy_component(project.root_path, layout, stage_dir / "tree")
+    run = run_tests(tree, layout, output_dir=stage_dir / "results", timeout_s=project.test_timeout_s)
+    context.log.info(
+        "Baseline: %d passed, %d failed (tests found by %s)", run.passed, run.failed, layout.tests_found_by
     )
-    context.log.info("Baseline: %d passed, %d failed", run.passed, run.failed)
+    if run.collected == 0:
+        context.log.warning(no_tests_warning(layout, spec.allow_no_tests))
     return dg.Output(
-        run, metadata={**test_run_metadata(run), **sandbox_metadata(), "duration_s": seconds_since(started)}
+        run,
+        metadata={
+            **test_run_metadata(run),
+            **layout_metadata(layout, run),
+            **environment_metadata(environment),
+            **sandbox_metadata(),
+            "duration_s": seconds_since(started),
+        },
     )
 
 
@@ -123,12 +132,11 @@ def refactored_code(
 ) -> dg.Output[RefactorResult]:
     started = time.perf_counter()
     stage_dir = project.stage_dir(spec.slug, context.run.run_id, REFACTORED_CODE)
-    original = copy_component(project.root_path, spec, stage_dir / "original")
+    layout, environment = prepare_component(project.root_path, spec)
+    original = copy_component(project.root_path, layout, stage_dir / "original")
     result = refactor_component(
         original,
-        source_path=spec.source_path,
-        tests_path=spec.tests_path,
-        pythonpath=import_root(spec.source_path),
+        layout,
         baseline=baseline_tests,
         work_dir=stage_dir,
         timeout_s=project.test_timeout_s,
@@ -136,7 +144,12 @@ def refactored_code(
     context.log.info("Refactor %s: %s", "kept" if result.kept else "discarded", result.reason)
     return dg.Output(
         result,
-        metadata={**refactor_metadata(result), **sandbox_metadata(), "duration_s": seconds_since(started)},
+        metadata={
+            **refactor_metadata(result),
+            **environment_metadata(environment),
+            **sandbox_metadata(),
+            "duration_s": seconds_since(started),
+        },
     )
 
 
@@ -169,8 +182,9 @@ async def generated_tests(
 ) -> dg.Output[GeneratedTests]:
     started = time.perf_counter()
     stage_dir = project.stage_dir(spec.slug, context.run.run_id, GENERATED_TESTS)
-    workspace = copy_component(project.root_path, spec, stage_dir / "workspace")
-    tasks = build_tasks(spec, baseline_tests, workspace)
+    layout, environment = prepare_component(project.root_path, spec)
+    workspace = copy_component(project.root_path, layout, stage_dir / "workspace")
+    tasks = build_tasks(spec, layout, baseline_tests, workspace)
     outcome = await generate(
         test_generator.get_generator(),
         tasks,
@@ -180,10 +194,8 @@ async def generated_tests(
     )
     funnel = run_funnel(
         workspace,
+        layout,
         slug=spec.slug,
-        source_path=spec.source_path,
-        tests_path=spec.tests_path,
-        pythonpath=import_root(spec.source_path),
         baseline=baseline_tests,
         generated=[f for files in outcome.files for f in files.files],
         refused_paths=[r for files in outcome.files for r in files.rejected],
@@ -197,6 +209,7 @@ async def generated_tests(
         result,
         metadata={
             **generated_tests_metadata(result),
+            **environment_metadata(environment),
             **sandbox_metadata(),
             "duration_s": seconds_since(started),
         },
@@ -219,10 +232,11 @@ def release_candidate(
 ) -> Iterator[dg.Output[ReleaseCandidate] | dg.AssetCheckResult]:
     started = time.perf_counter()
     stage_dir = project.stage_dir(spec.slug, context.run.run_id, RELEASE_CANDIDATE)
+    layout, environment = prepare_component(project.root_path, spec)
     candidate = assemble_release(
         Path(refactored_code.tree_path),
+        layout,
         spec=spec,
-        pythonpath=import_root(spec.source_path),
         accepted_dir=Path(generated_tests.funnel.accepted_dir),
         accepted_files=generated_tests.funnel.accepted_files,
         work_dir=stage_dir,
@@ -230,6 +244,8 @@ def release_candidate(
         project_root=project.root_path,
         run_id=context.run.run_id,
         timeout_s=project.test_timeout_s,
+        lint_baseline=refactored_code.lint_before,
+        dependencies=environment.dependencies,
     )
     context.log.info(
         "Bundle %s: %d passed, %d failed",
@@ -239,7 +255,12 @@ def release_candidate(
     )
     yield dg.Output(
         candidate,
-        metadata={**release_metadata(candidate), **sandbox_metadata(), "duration_s": seconds_since(started)},
+        metadata={
+            **release_metadata(candidate),
+            **environment_metadata(environment),
+            **sandbox_metadata(),
+            "duration_s": seconds_since(started),
+        },
     )
     yield from release_checks(candidate, spec)
 

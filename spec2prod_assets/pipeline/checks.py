@@ -22,7 +22,8 @@ from spec2prod_assets.spec.source_paths import source_path_problem
 SOURCE_PATH_INSIDE_PROJECT = "source_path_inside_project"
 ALL_TESTS_PASS = "all_tests_pass"
 COVERAGE_MEETS_THRESHOLD = "coverage_meets_threshold"
-LINT_CLEAN = "lint_clean"
+EXISTING_TESTS_RAN = "existing_tests_ran"
+LINT_GATE = "lint_gate"
 HEALTHY = "healthy"
 
 SPEC_CHECKS = [
@@ -45,13 +46,23 @@ RELEASE_CHECKS = [
         COVERAGE_MEETS_THRESHOLD,
         asset=RELEASE_CANDIDATE,
         blocking=True,
-        description="Line coverage is at least the spec's threshold.",
+        description="Coverage (line, or line and branch as the spec's coverage_kind says) is at least the "
+        "spec's threshold.",
     ),
     dg.AssetCheckSpec(
-        LINT_CLEAN,
+        EXISTING_TESTS_RAN,
         asset=RELEASE_CANDIDATE,
         blocking=True,
-        description="No ruff violations, when the spec asks for lint-clean code.",
+        description="The project's own tests ran in the release suite, unless the spec allows no tests.",
+    ),
+    dg.AssetCheckSpec(
+        LINT_GATE,
+        asset=RELEASE_CANDIDATE,
+        blocking=True,
+        description=(
+            "No new ruff violations compared with the original code, under the project's ruff settings; "
+            "none at all when the spec asks for lint-clean code."
+        ),
     ),
 ]
 
@@ -91,24 +102,102 @@ def release_checks(candidate: ReleaseCandidate, spec: ComponentSpec) -> Iterator
             else "no test ran: a release with no tests is not proven"
         ),
     )
-    coverage = run.coverage.line_pct if run.coverage else 0.0
+    yield _coverage_gate(candidate, spec)
+    yield _existing_tests_gate(candidate, spec)
+    yield _lint_gate(candidate, spec)
+
+
+def _coverage_gate(candidate: ReleaseCandidate, spec: ComponentSpec) -> dg.AssetCheckResult:
+    """The spec's coverage kind picks the measure: line (statements) or branch (coverage.py's total with
+    branches); the description says which, the value and the threshold."""
+    coverage = candidate.test_run.coverage
+    kind = spec.quality_gates.coverage_kind.value
     threshold = spec.quality_gates.coverage_threshold_pct
-    yield dg.AssetCheckResult(
+    value = coverage.pct(kind) if coverage else 0.0
+    measure = "line coverage" if kind == "line" else "line and branch coverage"
+    passed = coverage is not None and value >= threshold
+    if coverage is None:
+        description = (
+            f"no coverage was measured: no test ran, so {measure} cannot reach the spec's {threshold:g}%"
+        )
+    else:
+        verdict = "meets" if passed else "is below"
+        description = f"{measure} {value:.2f}% {verdict} the spec's {threshold:g}%"
+    return dg.AssetCheckResult(
         check_name=COVERAGE_MEETS_THRESHOLD,
-        passed=run.coverage is not None and coverage >= threshold,
-        metadata={"line_coverage_pct": coverage, "coverage_threshold_pct": threshold},
-        description=f"line coverage {coverage:.2f}% vs the spec's {threshold:.0f}%",
+        passed=passed,
+        metadata={
+            "coverage_kind": kind,
+            "coverage_pct": value,
+            "coverage_threshold_pct": threshold,
+            "line_coverage_pct": coverage.line_pct if coverage else 0.0,
+            "branch_coverage_pct": coverage.branch_pct if coverage else 0.0,
+            "total_coverage_pct": coverage.total_pct if coverage else 0.0,
+        },
+        description=description,
     )
-    violations = candidate.lint.violations
-    required = spec.quality_gates.lint_clean
-    yield dg.AssetCheckResult(
-        check_name=LINT_CLEAN,
-        passed=violations == 0 or not required,
-        metadata={"lint_violations": violations, "required_by_spec": required},
-        description=(
-            f"{violations} lint violations"
-            + ("" if required else " (the spec does not require lint-clean code)")
-        ),
+
+
+def _existing_tests_gate(candidate: ReleaseCandidate, spec: ComponentSpec) -> dg.AssetCheckResult:
+    """A release resting only on generated tests (which pin current behaviour) is not proven by the
+    project; it passes only when the spec says tests may be absent."""
+    ran = candidate.existing_tests_ran
+    allowed = spec.allow_no_tests
+    if ran:
+        description = f"{ran} of the project's own tests ran (found by {candidate.tests_found_by})"
+    elif allowed:
+        description = "none of the project's own tests ran; the spec allows that (allow_no_tests)"
+    else:
+        description = (
+            f"none of the project's own tests ran (looked for: {candidate.tests_found_by}); name them with "
+            "tests_path in the spec, or set allow_no_tests: true"
+        )
+    return dg.AssetCheckResult(
+        check_name=EXISTING_TESTS_RAN,
+        passed=ran > 0 or allowed,
+        metadata={
+            "existing_tests_ran": ran,
+            "allow_no_tests": allowed,
+            "tests_found_by": candidate.tests_found_by,
+        },
+        description=description,
+    )
+
+
+def _lint_gate(candidate: ReleaseCandidate, spec: ComponentSpec) -> dg.AssetCheckResult:
+    """No new violations by default (a project's existing lint debt never blocks it); zero when the spec
+    asks for lint-clean code. Counts made under different ruff settings do not compare: that fails."""
+    now, baseline = candidate.lint, candidate.lint_baseline
+    mode = "lint_clean" if spec.quality_gates.lint_clean else "no_new_violations"
+    new = now.violations - baseline.violations
+    if now.config != baseline.config:
+        passed = False
+        description = f"lint counts do not compare: {now.rules} now, {baseline.rules} in the baseline"
+    elif mode == "lint_clean":
+        passed = now.violations == 0
+        description = (
+            f"0 lint violations, lint clean as the spec asks (baseline {baseline.violations})"
+            if passed
+            else f"{now.violations} lint violations: the spec asks for lint-clean code "
+            f"(baseline {baseline.violations})"
+        )
+    else:
+        passed = new <= 0
+        description = (
+            f"{now.violations} lint violations, none new (baseline {baseline.violations})"
+            if passed
+            else f"{new} new lint violations: {now.violations} now, {baseline.violations} in the baseline"
+        )
+    return dg.AssetCheckResult(
+        check_name=LINT_GATE,
+        passed=passed,
+        metadata={
+            "lint_violations": now.violations,
+            "lint_violations_baseline": baseline.violations,
+            "lint_mode": mode,
+            "lint_rules": now.rules,
+        },
+        description=f"{description}; rules: {now.rules}",
     )
 
 

@@ -42,6 +42,13 @@ JOB_STAGES: dict[str, tuple[str, ...]] = {
     SPEC_TO_PRODUCTION: (*PRODUCTION_STAGES, WORKFLOW_REPORT),
 }
 JOB_FOR_STAGE = {Stage.DEV: SPEC_TO_DEV, Stage.STAGING: SPEC_TO_STAGING, Stage.PRODUCTION: SPEC_TO_PRODUCTION}
+STAGE_FOR_JOB = {job: stage for stage, job in JOB_FOR_STAGE.items()}
+
+
+def capped_stage(stage: Stage, cap: Stage) -> Stage:
+    """The nearer of the two stages: a cap may stop a spec short of its target, never take it further."""
+    order = list(Stage)  # declared in promotion order: dev, staging, production
+    return min(stage, cap, key=order.index)
 
 
 def _job(name: str, description: str) -> dg.UnresolvedAssetJobDefinition:

@@ -13,12 +13,15 @@ from typing import Any
 import dagster as dg
 
 from spec2prod_assets.deploy.model import DeploymentOutcome
+from spec2prod_assets.environment import ComponentEnvironment
 from spec2prod_assets.generation.runner import GeneratedTests
+from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.refactor.refactoring import RefactorResult
 from spec2prod_assets.release.candidate import ReleaseCandidate
 from spec2prod_assets.report.timings import TimingSummary
 from spec2prod_assets.runtime.sandbox import sandbox_mode
 from spec2prod_assets.spec.model import ComponentSpec
+from spec2prod_assets.testing.coverage_report import CoverageReport
 from spec2prod_assets.testing.pytest_run import TestRun
 
 MetadataDict = dict[str, Any]
@@ -110,17 +113,45 @@ def test_run_metadata(run: TestRun) -> MetadataDict:
     if run.coverage is not None:
         uncovered = run.coverage.uncovered_lines()
         metadata |= {
-            "line_coverage_pct": run.coverage.line_pct,
-            "branch_coverage_pct": run.coverage.branch_pct,
+            **coverage_metadata(run.coverage),
             "statements": run.coverage.statements,
+            "branches": run.coverage.branches,
             "uncovered_lines": dg.MetadataValue.md(
                 "\n".join(f"- `{path}`: {_line_ranges(lines)}" for path, lines in uncovered.items())
                 or "All lines covered."
             ),
         }
     else:
-        metadata |= {"line_coverage_pct": 0.0, "branch_coverage_pct": 0.0}
+        metadata |= coverage_metadata(None)
     return metadata
+
+
+def coverage_metadata(coverage: CoverageReport | None) -> MetadataDict:
+    """The three measures, each as coverage.py computes it; 0 when nothing was measured."""
+    return {
+        "line_coverage_pct": coverage.line_pct if coverage else 0.0,
+        "branch_coverage_pct": coverage.branch_pct if coverage else 0.0,
+        "total_coverage_pct": coverage.total_pct if coverage else 0.0,
+    }
+
+
+def layout_metadata(layout: ComponentLayout, run: TestRun) -> MetadataDict:
+    """Where the tests came from and how many were found: a baseline of 0 must be visible, with why."""
+    return {
+        "tests_found": run.collected,
+        "tests_found_by": layout.tests_found_by,
+        "test_paths": ", ".join(layout.test_paths) or "(none)",
+        "config_files": ", ".join(layout.config_files) or "(none)",
+    }
+
+
+def environment_metadata(environment: ComponentEnvironment) -> MetadataDict:
+    """Which environment ran the component (its key names the dependency set) and whether it was reused."""
+    return {
+        "environment": environment.key,
+        "dependencies_count": len(environment.dependencies),
+        "environment_reused": environment.reused,
+    }
 
 
 def refactor_metadata(result: RefactorResult) -> MetadataDict:
@@ -197,8 +228,10 @@ def release_metadata(candidate: ReleaseCandidate) -> MetadataDict:
         "source_revision": candidate.source_revision,
         "tests_passed": run.passed,
         "tests_failed": run.failed,
-        "line_coverage_pct": run.coverage.line_pct if run.coverage else 0.0,
-        "branch_coverage_pct": run.coverage.branch_pct if run.coverage else 0.0,
+        **coverage_metadata(run.coverage),
+        "existing_tests_ran": candidate.existing_tests_ran,
+        "tests_found_by": candidate.tests_found_by,
+        **({"junit_xml": dg.MetadataValue.path(candidate.junit_xml)} if candidate.junit_xml else {}),
         "lint_violations": candidate.lint.violations,
         "generated_tests_included": candidate.generated_tests_included,
     }

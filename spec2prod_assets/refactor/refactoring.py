@@ -1,7 +1,8 @@
 """Automatic refactoring that is kept only when it provably changes nothing a caller can see.
 
 ruff formats and applies its safe fixes to a copy; the existing tests run again on the copy. If any
-test outcome or the public API differs from the untouched code, the whole refactor is discarded (never
+test outcome or the public API differs from the untouched code, or the project's ruff rules count more
+violations than before (formatting can clash with a selected rule), the whole refactor is discarded (never
 a partial one): the release is then built from the original code.
 """
 
@@ -12,9 +13,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.refactor.lint import LintReport, format_and_fix, lint_report
 from spec2prod_assets.refactor.public_api import api_differences, public_api
-from spec2prod_assets.storage.working_copies import copy_tree, existing_test_paths, python_files
+from spec2prod_assets.storage.working_copies import copy_tree, python_files
 from spec2prod_assets.testing.pytest_run import TestRun, run_tests
 
 
@@ -38,15 +40,14 @@ class RefactorResult(BaseModel):
 
 def refactor_component(
     original_tree: Path,
+    layout: ComponentLayout,
     *,
-    source_path: str,
-    tests_path: str,
-    pythonpath: str,
     baseline: TestRun,
     work_dir: Path,
     timeout_s: float,
 ) -> RefactorResult:
     """Refactor a copy of `original_tree` in `work_dir/refactored`; `original_tree` is not modified."""
+    source_path = layout.source_path
     refactored = copy_tree(original_tree, work_dir / "refactored")
     lint_before = lint_report(original_tree, source_path)
     api_before = public_api(original_tree, source_path)
@@ -59,26 +60,25 @@ def refactor_component(
     patch_path = work_dir / "refactor.patch"
     patch_path.write_text(patch, encoding="utf-8")
 
-    rerun = run_tests(
-        refactored,
-        source_path=source_path,
-        test_paths=existing_test_paths(refactored, tests_path),
-        pythonpath=pythonpath,
-        output_dir=work_dir / "tests-after-refactor",
-        timeout_s=timeout_s,
-    )
+    rerun = run_tests(refactored, layout, output_dir=work_dir / "tests-after-refactor", timeout_s=timeout_s)
     outcome_changes = _outcome_changes(baseline, rerun)
 
-    if api_changes or outcome_changes:
-        reasons = []
-        if api_changes:
-            reasons.append(f"public API changed ({len(api_changes)}): {'; '.join(api_changes[:5])}")
-        if outcome_changes:
-            shown = "; ".join(outcome_changes[:5])
-            reasons.append(f"test outcomes changed ({len(outcome_changes)}): {shown}")
+    reasons = []
+    if api_changes:
+        reasons.append(f"public API changed ({len(api_changes)}): {'; '.join(api_changes[:5])}")
+    if outcome_changes:
+        shown = "; ".join(outcome_changes[:5])
+        reasons.append(f"test outcomes changed ({len(outcome_changes)}): {shown}")
+    if lint_after.violations > lint_before.violations:
+        # The release gate allows no new violations; a refactor may only pay lint debt, never add to it.
+        reasons.append(
+            f"lint violations rose from {lint_before.violations} to {lint_after.violations} "
+            f"under {lint_after.rules}"
+        )
+    if reasons:
         kept, reason, tree = False, "discarded: " + " | ".join(reasons), original_tree
     elif files_changed == 0:
-        kept, reason, tree = True, "nothing to change: already formatted and lint clean", refactored
+        kept, reason, tree = True, "nothing to change: already formatted, no safe fix applies", refactored
     else:
         kept, reason, tree = True, "kept: same test outcomes and public API", refactored
 

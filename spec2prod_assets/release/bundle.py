@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from spec2prod_assets.environment.dependencies import parse_requirement
 from spec2prod_assets.storage.atomic_files import locked_temporary, remove_abandoned_temporaries
 from spec2prod_assets.storage.safe_paths import PathFault, check_relative_path, relative_path_fault
 
@@ -60,9 +61,22 @@ class ReleaseManifest(BaseModel):
     line_coverage_pct: float = Field(ge=0.0, le=100.0)
     source_path: str
     tests_path: str
+    test_paths: tuple[str, ...] = Field(
+        default=(), description="The project's own test paths (bundled when the tree holds them)."
+    )
+    config_files: tuple[str, ...] = Field(
+        default=(),
+        description="Project configuration bundled with the code (pytest, coverage and ruff settings, "
+        "conftest.py files), so the release's tests run as they ran in the candidate.",
+    )
     health_tests: tuple[str, ...] = Field(
         default=(),
         description="Test paths inside the bundle that check a deployed release; default tests_path.",
+    )
+    dependencies: tuple[str, ...] = Field(
+        default=(),
+        description="The component's requirements (PEP 508): every environment runs the release's tests in "
+        "an environment built from exactly these (see spec2prod_assets.environment).",
     )
     files: dict[str, str] = Field(default_factory=dict, description="Relative posix path -> sha256.")
 
@@ -78,10 +92,15 @@ class ReleaseManifest(BaseModel):
     def _relative(cls, value: str) -> str:
         return check_relative_path(value)
 
-    @field_validator("health_tests")
+    @field_validator("health_tests", "test_paths", "config_files")
     @classmethod
     def _relative_tests(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(check_relative_path(item) for item in value)
+
+    @field_validator("dependencies")
+    @classmethod
+    def _requirements(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(str(parse_requirement(text, "the manifest's dependencies")) for text in value)
 
     @field_validator("files")
     @classmethod
@@ -192,13 +211,17 @@ def _manifest_json(manifest: ReleaseManifest) -> bytes:
 
 
 def build_bundle(tree: Path, manifest: ReleaseManifest, out_dir: Path) -> Bundle:
-    """Bundle `manifest.source_path` and `manifest.tests_path` of `tree`; `manifest.files` is computed here.
+    """Bundle the source, the tests and the configuration files the manifest names from `tree`;
+    `manifest.files` is computed here. Test paths the tree lacks are skipped (the health tests must exist).
 
     The archive is written under a temporary name and renamed, so a bundle under its final name is always
     complete; an existing bundle with the same name is the same bytes and is reused, never rewritten.
     Temporaries of builds that died are removed first (a live build's is locked and left alone).
     """
-    sources = _collect(tree, manifest.source_path) | _collect(tree, manifest.tests_path)
+    sources = _collect(tree, manifest.source_path)
+    for relative in (manifest.tests_path, *manifest.test_paths, *manifest.config_files):
+        if (tree / relative).exists() or (tree / relative).is_symlink():
+            sources |= _collect(tree, relative)
     contents = {name: sources[name] for name in sorted(sources)}
     if MANIFEST_NAME in contents:
         raise BundleError(f"{tree / MANIFEST_NAME} would clash with the bundle's own {MANIFEST_NAME}")

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.refactor.lint import LintReport, lint_report
 from spec2prod_assets.release.bundle import ReleaseManifest, build_bundle
 from spec2prod_assets.runtime.processes import CommandError, clean_env, run_command
 from spec2prod_assets.spec.model import ComponentSpec
-from spec2prod_assets.storage.working_copies import copy_tree, existing_test_paths, python_files
+from spec2prod_assets.storage.working_copies import copy_tree, python_files
 from spec2prod_assets.testing.pytest_run import TestRun, run_tests
 
 
@@ -31,14 +32,21 @@ class ReleaseCandidate(BaseModel):
     source_revision: str
     test_run: TestRun
     lint: LintReport
+    lint_baseline: LintReport
+    """The original code's count (`refactored_code`'s `lint_before`): the lint gate allows no more."""
     generated_tests_included: int
+    existing_tests_ran: int = 0
+    """Tests of the project's own (not generated) that ran in the release suite: passed or failed."""
+    tests_found_by: str = ""
+    junit_xml: str | None = None
+    """The release suite's JUnit XML report, for CI."""
 
 
 def assemble_release(
     code_tree: Path,
+    layout: ComponentLayout,
     *,
     spec: ComponentSpec,
-    pythonpath: str,
     accepted_dir: Path | None,
     accepted_files: Sequence[str],
     work_dir: Path,
@@ -46,23 +54,23 @@ def assemble_release(
     project_root: Path,
     run_id: str,
     timeout_s: float,
+    lint_baseline: LintReport,
+    dependencies: Sequence[str] = (),
 ) -> ReleaseCandidate:
-    """Build the candidate tree in `work_dir`, run the whole suite and lint on it, bundle it."""
+    """Build the candidate tree in `work_dir`, run the whole suite and lint on it, bundle it.
+
+    `dependencies` (the component environment's requirements) go into the manifest, so every environment
+    the release reaches runs its tests with the same packages."""
     tree = copy_tree(code_tree, work_dir / "tree")
+    # Measured before the generated tests join (they may land inside the source folder): the count must
+    # cover what the baseline covered, the component's own code, to compare with it.
+    lint = lint_report(tree, spec.source_path)
     for relative in accepted_files:
         assert accepted_dir is not None
         target = tree / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(accepted_dir / relative, target)
-    run = run_tests(
-        tree,
-        source_path=spec.source_path,
-        test_paths=existing_test_paths(tree, spec.tests_path),
-        pythonpath=pythonpath,
-        output_dir=work_dir / "results",
-        timeout_s=timeout_s,
-    )
-    lint = lint_report(tree, spec.source_path)
+    run = run_tests(tree, layout, output_dir=work_dir / "results", timeout_s=timeout_s, junit_xml=True)
     revision = source_revision(project_root, tree, spec.source_path)
     bundle = build_bundle(
         tree,
@@ -75,8 +83,12 @@ def assemble_release(
             tests_passed=run.passed,
             tests_failed=run.failed,
             line_coverage_pct=run.coverage.line_pct if run.coverage else 0.0,
-            source_path=spec.source_path,
-            tests_path=spec.tests_path,
+            source_path=layout.source_path,
+            tests_path=layout.tests_path,
+            test_paths=tuple(layout.test_paths),
+            config_files=tuple(layout.config_files),
+            health_tests=tuple(layout.existing_test_paths(tree)),
+            dependencies=tuple(dependencies),
         ),
         bundles_dir,
     )
@@ -87,7 +99,22 @@ def assemble_release(
         source_revision=revision,
         test_run=run,
         lint=lint,
+        lint_baseline=lint_baseline,
         generated_tests_included=len(accepted_files),
+        existing_tests_ran=existing_tests_ran(run, accepted_files),
+        tests_found_by=layout.tests_found_by,
+        junit_xml=run.junit_xml,
+    )
+
+
+def existing_tests_ran(run: TestRun, generated_files: Sequence[str]) -> int:
+    """How many of the project's own tests ran (passed or failed) in `run`: every test not from a
+    generated file. A release resting only on generated tests pins current behaviour, nothing more."""
+    generated = set(generated_files)
+    return sum(
+        1
+        for outcome in run.outcomes
+        if outcome.outcome in ("passed", "failed") and outcome.test_id.split("::", 1)[0] not in generated
     )
 
 

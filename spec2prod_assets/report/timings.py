@@ -128,7 +128,11 @@ def critical_path(
 
 
 def write_json_report(summary: TimingSummary, extra: Mapping[str, object], path: Path) -> Path:
-    """Write the report atomically: a reader never sees half a file."""
-    payload = {**summary.model_dump(mode="json"), **extra}
+    """Write the report atomically: a reader never sees half a file.
+
+    `failures` is always there (empty for a run that went through), so a reader never has to ask
+    whether the key is missing or the run was clean.
+    """
+    payload = {**summary.model_dump(mode="json"), "failures": [], **extra}
     payload["stages"] = [{**s.model_dump(mode="json"), "duration_s": s.duration_s} for s in summary.stages]
     return write_text_atomically(path, json.dumps(payload, indent=2, default=str))

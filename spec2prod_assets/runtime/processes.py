@@ -76,9 +76,10 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def python_tool(module: str) -> list[str]:
-    """Run a tool installed beside spec2prod (pytest, ruff, crosshair) with this interpreter."""
-    return [sys.executable, "-m", module]
+def python_tool(module: str, python: Path | str | None = None) -> list[str]:
+    """Run a tool module with `python` (the component's environment), or with spec2prod's own
+    interpreter when None (tools that never import the component: ruff)."""
+    return [str(python) if python is not None else sys.executable, "-m", module]
 
 
 def run_command(

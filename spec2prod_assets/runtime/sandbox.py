@@ -36,19 +36,39 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Sandbox:
-    """What a sandboxed command may touch (`writable`, besides a private /tmp) and how much it may use."""
+    """What a sandboxed command may touch (`writable`, besides a private /tmp) and how much it may use.
+
+    `readable` are folders kept visible read-only even under the hidden /tmp or $HOME: the component's
+    environment (cached under $HOME by default) and a project kept under /tmp.
+    """
 
     writable: tuple[Path, ...]
+    readable: tuple[Path, ...] = ()
     memory_mb: int = 4096
     cpu_s: int = 900
     file_size_mb: int = 512
     processes: int = 256
 
 
+_SANDBOX_VALUES: dict[str, SandboxMode] = {
+    "": "bubblewrap",
+    "on": "bubblewrap",
+    "bubblewrap": "bubblewrap",
+    "off": "off",
+}
+
+
+class SandboxSettingError(ValueError):
+    """SPEC2PROD_SANDBOX holds a value that is neither on nor off: a typo must not silently pick either."""
+
+
 def sandbox_mode() -> SandboxMode:
     """ "off" when the user opted out with SPEC2PROD_SANDBOX=off, else "bubblewrap"; for run metadata."""
-    value = os.environ.get(SANDBOX_ENV, "").strip().lower()
-    return "off" if value == "off" else "bubblewrap"
+    raw = os.environ.get(SANDBOX_ENV, "")
+    mode = _SANDBOX_VALUES.get(raw.strip().lower())
+    if mode is None:
+        raise SandboxSettingError(f"{SANDBOX_ENV}={raw!r}: must be 'off' (no sandbox) or 'on' (the default)")
+    return mode
 
 
 def limit_args(sandbox: Sandbox) -> list[str]:
@@ -79,9 +99,14 @@ def sandboxed_args(command: Sequence[str], *, cwd: Path, sandbox: Sandbox) -> li
     writable = [folder.resolve() for folder in sandbox.writable]
     workdir = cwd.resolve()
     # What must stay visible (read-only) although it may sit under a folder the sandbox hides: the
-    # interpreter and virtualenv the tools run with (pyenv under $HOME, a checkout under /tmp) and the
-    # command's own folder when it is not one of the writable ones.
-    visible = list(_python_roots())
+    # interpreter and virtualenv the tools run with (pyenv under $HOME, a checkout under /tmp), the
+    # sandbox's `readable` folders, and the command's own folder when it is not one of the writable ones.
+    missing = [folder for folder in sandbox.readable if not folder.is_dir()]
+    if missing:
+        raise FileNotFoundError(
+            f"the sandbox was asked to keep {missing[0]} readable, and it is not a folder"
+        )
+    visible = [*_python_roots(), *(folder.resolve() for folder in sandbox.readable)]
     if not any(workdir.is_relative_to(folder) for folder in writable):
         visible.append(workdir)
     for hidden in _hidden_folders():

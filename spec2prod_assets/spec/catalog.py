@@ -32,3 +32,16 @@ def locate_spec(project_root: Path, slug: str) -> ComponentSpec:
         return matches[0]
     hint = ("; specs that failed to parse: " + " | ".join(problems)) if problems else ""
     raise SpecError(str(project_root / "specs"), f"no spec with slug {slug!r}{hint}")
+
+
+def project_root_of(path: Path) -> Path | None:
+    """The project `path` belongs to, or None: what commands use when no `--project-root` is given.
+
+    A spec file belongs to the folder that holds its nearest `specs` ancestor (`specs/team/x.md` too); a
+    folder, such as the current one, to the nearest folder, itself or above, that holds a `specs/` folder.
+    Paths are made absolute but links are not resolved, so the root keeps the name the user sees.
+    """
+    absolute = path.absolute()
+    if absolute.is_dir():
+        return next((folder for folder in (absolute, *absolute.parents) if (folder / "specs").is_dir()), None)
+    return next((folder.parent for folder in absolute.parents if folder.name == "specs"), None)

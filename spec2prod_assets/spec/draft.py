@@ -2,15 +2,14 @@
 
 Front matter and body are read into one `Draft`, each value with the line it came from, so a value
 given twice with different contents, or one that fails validation at the end, is reported at its own
-line whichever of the two readers found it. The coercions both readers share (stages, thresholds,
-booleans, paths) live here for the same reason, and so does the final assembly: ids can only be given
-out, and defaults only filled in, once everything has been read.
+line whichever of the two readers found it. The final assembly lives here too: ids can only be given
+out, and defaults only filled in, once everything has been read. (The coercions both readers share are in
+`field_values`.)
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -31,48 +30,6 @@ from spec2prod_assets.spec.model import (
     control_character_problem,
     slugify,
 )
-from spec2prod_assets.storage.safe_paths import check_relative_path
-
-# Body labels (`**Component ID:**`) and front-matter keys (`component_id:`, '_' read as ' ') -> field.
-FIELD_ALIASES = {
-    "name": "name",
-    "component": "name",
-    "component name": "name",
-    "slug": "slug",
-    "id": "slug",
-    "component id": "slug",
-    "version": "version",
-    "summary": "summary",
-    "description": "summary",
-    "source path": "source_path",
-    "source": "source_path",
-    "source directory": "source_path",
-    "tests path": "tests_path",
-    "test path": "tests_path",
-    "tests": "tests_path",
-    "tests directory": "tests_path",
-    "test directory": "tests_path",
-    "target stage": "target_stage",
-    "stage": "target_stage",
-    "coverage threshold": "coverage_threshold",
-    "coverage": "coverage_threshold",
-    "minimum coverage": "coverage_threshold",
-    "lint clean": "lint_clean",
-}
-_BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
-_STAGES = {
-    "dev": Stage.DEV,
-    "development": Stage.DEV,
-    "staging": Stage.STAGING,
-    "stage": Stage.STAGING,
-    "production": Stage.PRODUCTION,
-    "prod": Stage.PRODUCTION,
-}
-_PERCENT_RE = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*(?:%|percent\b)", re.IGNORECASE)
-_COMPARED_NUMBER_RE = re.compile(
-    r"(?:>=|≥|=>|>|=|:|\bat least|\bminimum(?: of)?)\s*([-+]?\d+(?:\.\d+)?)\b", re.IGNORECASE
-)
-_BARE_NUMBER_RE = re.compile(r"[-+]?\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -94,17 +51,19 @@ class Draft:
     requirements_heading_line: int | None = None
     acceptance: list[Item] = field(default_factory=list)
     api: list[str] = field(default_factory=list)
+    dependencies: list[str] = field(default_factory=list)
 
     def error(self, problem: str, line: int | None = None) -> SpecError:
         return SpecError(self.path, problem, line)
 
-    def set(self, key: str, value: Any, line: int) -> None:
+    def set(self, key: str, value: Any, line: int, *, hint: str = "") -> None:
         """Record a field; the same field twice with different values is an error, not a silent winner."""
         previous = self.fields.get(key)
         if previous is not None and previous.value != value:
             raise self.error(
                 f"{_title(key)} is given twice with different values: "
-                f"{_shown(previous.value)} (line {previous.line}) and {_shown(value)}",
+                f"{_shown(previous.value)} (line {previous.line}) and {_shown(value)}"
+                + (f"; {hint}" if hint else ""),
                 line,
             )
         if previous is None:
@@ -112,74 +71,13 @@ class Draft:
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return repr(", ".join(map(str, value)))
     return repr(value.value if isinstance(value, Enum) else value)
 
 
 def _title(key: str) -> str:
     return key.replace("_", " ")
-
-
-# ---------------------------------------------------------------- field values
-
-
-def field_value(key: str, value: Any, line: int, draft: Draft) -> Any:
-    """Turn a raw field into its typed value, failing at the field's own line."""
-    if key == "coverage_threshold":
-        return coverage_threshold(value, line, draft)
-    if key == "lint_clean":
-        flag = _BOOLEANS.get(value.casefold()) if isinstance(value, str) else value
-        if not isinstance(flag, bool):
-            raise draft.error(f"lint clean must be true or false, not {value!r}", line)
-        return flag
-    text = "" if value is None else str(value).strip()
-    if not text or isinstance(value, dict | list):
-        raise draft.error(f"{_title(key)} must be a non-empty text value", line)
-    if key == "target_stage":
-        return _stage(text, line, draft)
-    if key in ("source_path", "tests_path"):
-        try:
-            return check_relative_path(text)
-        except ValueError as exc:
-            raise draft.error(f"{_title(key)}: {exc}", line) from None
-    return text
-
-
-def _stage(text: str, line: int, draft: Draft) -> Stage:
-    stage = _STAGES.get(text.casefold())
-    if stage is None:
-        allowed = ", ".join(member.value for member in Stage)
-        raise draft.error(f"unknown target stage {text!r}; use one of: {allowed}", line)
-    return stage
-
-
-def coverage_threshold(value: Any, line: int, draft: Draft) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # An integer too big for a float is as far outside 0..100 as infinity is.
-        threshold: float | None = float(value) if abs(value) < 10**300 else float("inf")
-    else:
-        threshold = percent_in(str(value)) if isinstance(value, str) else None
-    if threshold is None:
-        raise draft.error(f"coverage threshold {value!r} is not a percentage such as 80 or '80%'", line)
-    if not 0.0 <= threshold <= 100.0:
-        raise draft.error(f"coverage threshold {threshold:g} is outside 0..100", line)
-    return threshold
-
-
-def percent_in(text: str) -> float | None:
-    """The percentage a line states: `>= 80%`, `85 %`, `at least 75% coverage`, `: 90`, or just `90`."""
-    match = (
-        _PERCENT_RE.search(text)
-        or _COMPARED_NUMBER_RE.search(text)
-        or _BARE_NUMBER_RE.fullmatch(text.strip())
-    )
-    if match is None:
-        return None
-    return float(match.group(1) if match.groups() else match.group(0))
-
-
-def label_words(label: str) -> str:
-    """`Component ID`, `component_id` and `component-id` all read as "component id"."""
-    return " ".join(label.casefold().replace("_", " ").replace("-", " ").split())
 
 
 # ---------------------------------------------------------------- assembling the model
@@ -218,8 +116,6 @@ def build_spec(draft: Draft, sha256: str) -> ComponentSpec:
     requirements = _requirements(draft)
     acceptance = _acceptance_criteria(draft)
     summary = draft.fields.get("summary")
-    coverage = draft.fields.get("coverage_threshold")
-    lint_clean = draft.fields.get("lint_clean")
     lines = {key: located.line for key, located in draft.fields.items()} | {"name": name.line}
     lines["slug"] = slug.line
     try:
@@ -231,18 +127,32 @@ def build_spec(draft: Draft, sha256: str) -> ComponentSpec:
             requirements=requirements,
             acceptance_criteria=acceptance,
             api=tuple(dict.fromkeys(draft.api)),
-            quality_gates=QualityGates(
-                coverage_threshold_pct=coverage.value if coverage else 80.0,
-                lint_clean=lint_clean.value if lint_clean else True,
-            ),
+            quality_gates=_quality_gates(draft),
             source_path=_field_or(draft, "source_path", f"src/{slug.value}"),
-            tests_path=_field_or(draft, "tests_path", f"tests/{slug.value}"),
-            target_stage=_field_or(draft, "target_stage", Stage.PRODUCTION),
+            tests_path=_field_or(draft, "tests_path", None),
+            allow_no_tests=_field_or(draft, "allow_no_tests", False),
+            dependencies=tuple(dict.fromkeys(draft.dependencies)),
+            owners=_field_or(draft, "owners", ()),
+            target_stage=_field_or(draft, "target_stage", Stage.STAGING),
             spec_path=draft.path,
             spec_sha256=sha256,
         )
     except ValidationError as exc:
         raise _spec_error_from(exc, draft, lines) from None
+
+
+def _quality_gates(draft: Draft) -> QualityGates:
+    """Only what the spec says; the rest is `QualityGates`' own defaults."""
+    given = {
+        gate: draft.fields[key].value
+        for key, gate in (
+            ("coverage_threshold", "coverage_threshold_pct"),
+            ("coverage_kind", "coverage_kind"),
+            ("lint_clean", "lint_clean"),
+        )
+        if key in draft.fields
+    }
+    return QualityGates(**given)
 
 
 def _field_or(draft: Draft, key: str, default: Any) -> Any:

@@ -19,8 +19,18 @@ from spec2prod_assets.spec.bounded_yaml import (
     construct,
     loader_for,
 )
-from spec2prod_assets.spec.draft import FIELD_ALIASES, Draft, field_value, label_words
+from spec2prod_assets.spec.draft import Draft
+from spec2prod_assets.spec.field_values import dependency, field_value
 from spec2prod_assets.spec.items import KINDS, PRIORITIES, Item, is_item_id, kind_from_id, parse_item
+from spec2prod_assets.spec.schema import (
+    CRITERION_ENTRY_KEYS,
+    KEY_SPELLINGS,
+    REQUIREMENT_ENTRY_KEYS,
+    is_extension_key,
+    label_words,
+    unknown_entry_key_problem,
+    unknown_front_matter_key_problem,
+)
 
 _Choice = TypeVar("_Choice")
 
@@ -102,21 +112,33 @@ def _mapping_entries(loader: yaml.SafeLoader, root: yaml.MappingNode, draft: Dra
 
 
 def read_front_matter(front_matter: str, draft: Draft) -> None:
+    """Every key must be one the format knows (or an `x-` key of the author's): a typo is an error."""
     for key, entry in _front_matter_entries(front_matter, draft).items():
-        words = label_words(key)
-        if words == "requirements":
+        target = KEY_SPELLINGS.get(label_words(key))
+        if target is None:
+            if is_extension_key(key):
+                continue
+            raise draft.error(unknown_front_matter_key_problem(key), entry.line)
+        if target == "requirements":
             draft.requirements.extend(_front_matter_items(entry, key, draft, with_priority=True))
-        elif words == "acceptance criteria":
+        elif target == "acceptance_criteria":
             draft.acceptance.extend(_front_matter_items(entry, key, draft, with_priority=False))
-        elif words == "api":
+        elif target == "api":
             draft.api.extend(_front_matter_strings(entry, key, draft))
-        elif (target := FIELD_ALIASES.get(words)) is not None:
+        elif target == "dependencies":
+            strings = _front_matter_strings(entry, key, draft, example="requests>=2.31")
+            lines = entry.item_lines
+            draft.dependencies.extend(
+                dependency(text, line, draft) for text, line in zip(strings, lines, strict=True)
+            )
+        else:
             draft.set(target, field_value(target, entry.value, entry.line, draft), entry.line)
 
 
-def _front_matter_strings(entry: _Entry, key: str, draft: Draft) -> list[str]:
+def _front_matter_strings(entry: _Entry, key: str, draft: Draft, *, example: str = "") -> list[str]:
     if not isinstance(entry.value, list):
-        raise draft.error(f"{key} must be a list of strings", entry.line)
+        shown = f" such as ['{example}']" if example else ""
+        raise draft.error(f"{key} must be a list of strings{shown}", entry.line)
     for value, line in zip(entry.value, entry.item_lines, strict=True):
         if not isinstance(value, str) or not value.strip():
             raise draft.error(f"each {key} entry must be a non-empty string, not {value!r}", line)
@@ -158,6 +180,10 @@ def _front_matter_item(
         # `- f("a: b") is True` is a one-key mapping to YAML; say so rather than leave the author puzzled.
         hint = "" if "text" in value else "; an entry whose text contains ': ' must be quoted"
         raise draft.error(f"this {key} entry needs a non-empty 'text'{hint}", line)
+    known = REQUIREMENT_ENTRY_KEYS if with_priority else CRITERION_ENTRY_KEYS
+    for entry_key in value:
+        if entry_key not in known:
+            raise draft.error(unknown_entry_key_problem(str(entry_key), known, key), line)
     item_id = value.get("id")
     if item_id is not None and (isinstance(item_id, bool) or not isinstance(item_id, str | int)):
         raise draft.error(f"the id of this {key} entry must be text such as FR-1, not {item_id!r}", line)

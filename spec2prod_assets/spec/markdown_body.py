@@ -15,21 +15,14 @@ from enum import Enum
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from spec2prod_assets.spec.draft import (
-    FIELD_ALIASES,
-    Draft,
-    Located,
-    coverage_threshold,
-    field_value,
-    label_words,
-    percent_in,
-)
+from spec2prod_assets.spec.draft import Draft, Located
+from spec2prod_assets.spec.field_values import NOTHING, dependency, dependency_list, field_value
+from spec2prod_assets.spec.gates import read_gates
 from spec2prod_assets.spec.items import DASHES, Item, parse_item
-from spec2prod_assets.spec.model import RequirementKind
+from spec2prod_assets.spec.model import RequirementKind, clipped
+from spec2prod_assets.spec.schema import KEY_SPELLINGS, closest_key, label_case, label_words
 
 _MARKDOWN = MarkdownIt("commonmark")
-_CLAUSE_SPLIT_RE = re.compile(r"[;,]|\band\b", re.IGNORECASE)
-_LINT_RE = re.compile(r"\b(?:lint\w*|ruff|flake8|pylint)\b", re.IGNORECASE)
 _TITLE_PREFIX_RE = re.compile(rf"^(?:\w+\s+)?spec(?:ification)?\s*[:\-{DASHES}]\s*", re.IGNORECASE)
 _TITLE_SUFFIX_RE = re.compile(rf"\s*[:\-{DASHES}]?\s*(?:component\s+)?spec(?:ification)?$", re.IGNORECASE)
 _NON_FUNCTIONAL_RE = re.compile(r"non[-\s]?functional|\bnfrs?\b|quality attributes", re.IGNORECASE)
@@ -43,7 +36,9 @@ class _Section(Enum):
     OVERVIEW = "overview"
     REQUIREMENTS = "requirements"
     ACCEPTANCE = "acceptance"
-    SUCCESS = "success"
+    SUCCESS = "success"  # acceptance criteria that may also state gates
+    GATES = "gates"  # gates only
+    DEPENDENCIES = "dependencies"
     API = "api"
     METADATA = "metadata"
     OTHER = "other"
@@ -51,21 +46,35 @@ class _Section(Enum):
 
 # Sections that keep their subheadings ("### Arithmetic", "### Details" under Requirements); only
 # another of them ("### Acceptance Criteria") opens a new section below one.
-_LIST_SECTIONS = frozenset({_Section.REQUIREMENTS, _Section.ACCEPTANCE, _Section.SUCCESS, _Section.API})
+_LIST_SECTIONS = frozenset(
+    {
+        _Section.REQUIREMENTS,
+        _Section.ACCEPTANCE,
+        _Section.SUCCESS,
+        _Section.GATES,
+        _Section.DEPENDENCIES,
+        _Section.API,
+    }
+)
 _SECTION_PATTERNS = tuple(
     (section, re.compile(pattern, re.IGNORECASE))
     for section, pattern in (
         (_Section.ACCEPTANCE, r"\bacceptance\b"),
-        (_Section.SUCCESS, r"\bsuccess (?:criteria|metrics)\b|\bquality (?:gates?|criteria)\b"),
-        (_Section.SUCCESS, r"\bdefinition of done\b"),
+        (_Section.SUCCESS, r"\bsuccess criteria\b|\bdefinition of done\b"),
+        (_Section.GATES, r"\bsuccess metrics\b|\bquality (?:gates?|criteria)\b"),
+        (_Section.DEPENDENCIES, r"^(?:(?:python|package|pip|pypi|runtime|third[- ]party)\s+)?dependencies$"),
         (_Section.REQUIREMENTS, r"\brequirements?\b|^(?:non[-\s]?)?functional$"),
         (_Section.API, r"\bapis?\b|\binterfaces?\b"),
         (_Section.OVERVIEW, r"^(?:overview|summary|description|purpose|introduction)$"),
         (_Section.METADATA, r"\bmetadata\b|\binformation\b|^details$|^configuration$|^deployment$"),
     )
 )
-# Bold fields count only where a template puts them: a `**Source:**` under "## Dependencies" is no path.
+# Bold fields count only where a template puts them: a `**Source:**` under "## Notes" is no path.
 _FIELD_SECTIONS = frozenset({_Section.PREAMBLE, _Section.OVERVIEW, _Section.METADATA})
+# Keys whose body form is a section, not a bold label: a `**Requirements:**` label is left to the prose.
+_SECTION_KEYS = frozenset({"requirements", "acceptance_criteria", "api"})
+_FIELD_LABELS = tuple(words for words, key in KEY_SPELLINGS.items() if key not in _SECTION_KEYS)
+_TYPO_CUTOFF = 0.8
 
 
 @dataclass(frozen=True)
@@ -158,9 +167,13 @@ def _read_block(block: _Block, heading: _Heading, draft: Draft) -> None:
         )
     elif section is _Section.ACCEPTANCE:
         draft.acceptance.extend(_listed_items(block, with_priority=False))
-    elif section is _Section.SUCCESS and block.kind in ("item", "paragraph"):
-        for text in block.texts:
-            _read_success_criterion(text, draft)
+    elif section in (_Section.SUCCESS, _Section.GATES):
+        for text in block.texts if block.kind in ("item", "paragraph") else ():
+            read_gates(text.text, text.line, draft)
+        if section is _Section.SUCCESS:
+            draft.acceptance.extend(_listed_items(block, with_priority=False))
+    elif section is _Section.DEPENDENCIES:
+        draft.dependencies.extend(_dependencies(block, draft))
     elif section is _Section.API:
         draft.api.extend(_api_entries(block))
     elif section in _FIELD_SECTIONS:
@@ -175,18 +188,26 @@ def _listed_items(block: _Block, *, with_priority: bool) -> Iterator[Item]:
             yield item
 
 
-def _read_success_criterion(text: _Text, draft: Draft) -> None:
-    """Coverage and lint gates, clause by clause ("coverage >= 80% and branch coverage >= 70%").
+def _dependencies(block: _Block, draft: Draft) -> Iterator[str]:
+    """One requirement per bullet (or per line of a requirements.txt-style code block); prose is prose.
 
-    The pipeline gates on line coverage, so a clause about branch coverage sets no threshold.
+    A bullet that starts with a code span may explain itself after it: "`requests>=2.31`: HTTP calls".
     """
-    for clause in _CLAUSE_SPLIT_RE.split(text.text):
-        lowered = clause.casefold()
-        threshold = percent_in(clause) if "coverage" in lowered and "branch" not in lowered else None
-        if threshold is not None:
-            draft.set("coverage_threshold", coverage_threshold(threshold, text.line, draft), text.line)
-    if _LINT_RE.search(text.text):
-        draft.set("lint_clean", True, text.line)
+    if block.kind == "item":
+        for text in block.texts:
+            written = _leading_code_span(text.marked) or text.text
+            if written.strip().casefold().rstrip(".") not in NOTHING:
+                yield dependency(written, text.line, draft)
+    elif block.kind == "code":
+        for text in block.texts:
+            line = text.text.strip()
+            if line and not line.startswith("#"):
+                yield dependency(line, text.line, draft)
+
+
+def _leading_code_span(marked: str) -> str | None:
+    match = re.match(r"(`+)(.+?)\1", marked)
+    return match.group(2) if match else None
 
 
 def _api_entries(block: _Block) -> Iterator[str]:
@@ -204,17 +225,31 @@ def _read_fields_and_prose(block: _Block, section: _Section, draft: Draft) -> No
     """Known `**Label:** value` lines set fields; the first unlabelled paragraph may become the summary."""
     prose = []
     for text in block.texts:
-        target = FIELD_ALIASES.get(text.label) if text.label else None
-        if target is not None:
-            draft.set(target, field_value(target, text.value, text.line, draft), text.line)
-        elif text.label is None:
+        if text.label is None:
             prose.append(text.text)
+        else:
+            _read_field(text, text.label, draft)
     if block.kind != "paragraph" or not prose:
         return
     if section is _Section.OVERVIEW and draft.overview is None:
         draft.overview = " ".join(prose)
     elif section is _Section.PREAMBLE and draft.preamble is None:
         draft.preamble = " ".join(prose)
+
+
+def _read_field(text: _Text, label: str, draft: Draft) -> None:
+    """A known label sets its field; an unknown one is prose (`**Note:**`) unless it is a near miss of a
+    known one (`**Sorce Path:**`), which would otherwise drop the value without a word."""
+    target = KEY_SPELLINGS.get(label_words(label))
+    if target is None:
+        typo = closest_key(label, _FIELD_LABELS, _TYPO_CUTOFF)
+        if typo is not None:
+            shown = clipped(label, 60)
+            raise draft.error(f"unknown label {shown!r}; did you mean {label_case(typo)!r}?", text.line)
+    elif target == "dependencies":
+        draft.dependencies.extend(dependency_list(text.value, text.line, draft))
+    elif target not in _SECTION_KEYS:
+        draft.set(target, field_value(target, text.value, text.line, draft), text.line)
 
 
 # ---------------------------------------------------------------- tokens -> blocks
@@ -288,7 +323,7 @@ def _text(children: Sequence[Token], line: int) -> _Text:
 
 
 def _bold_label(children: Sequence[Token]) -> tuple[str | None, str]:
-    """`**Version:** 1.2` and `**Version**: 1.2` give ("version", "1.2"); anything else has no label."""
+    """`**Version:** 1.2` and `**Version**: 1.2` give ("Version", "1.2"); anything else has no label."""
     tokens = [child for child in children if not (child.type == "text" and not child.content.strip())]
     if not tokens or tokens[0].type != "strong_open":
         return None, ""
@@ -303,7 +338,7 @@ def _bold_label(children: Sequence[Token]) -> tuple[str | None, str]:
         rest = rest[1:]
     else:
         return None, ""
-    return label_words(label), rest.strip()
+    return label.strip(), rest.strip()
 
 
 def _plain(children: Sequence[Token], *, code_marks: bool = False) -> str:

@@ -110,7 +110,8 @@ class QualityGates(BaseModel):
     lint_clean: bool = False
 
 
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+_SLUG_RE = re.compile(SLUG_PATTERN)
 
 
 def slugify(name: str) -> str:
@@ -134,12 +135,14 @@ class ComponentSpec(BaseModel):
     quality_gates: QualityGates = QualityGates()
     source_path: str
     tests_path: str | None = Field(
-        default=None, description="The tests, when the spec names them; None: found the way pytest finds them."
+        default=None,
+        description="The tests, when the spec names them; None: found the way pytest finds them.",
     )
     allow_no_tests: bool = False
     dependencies: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
-    target_stage: Stage = Stage.PRODUCTION
+    # Production only when the spec says so: the sensor must never deploy an unmarked spec to production.
+    target_stage: Stage = Stage.STAGING
     spec_path: str = Field(description="The spec file, relative to the project root.")
     spec_sha256: str
 
@@ -162,11 +165,11 @@ class ComponentSpec(BaseModel):
             raise ValueError(f"the name is {len(value)} characters long, more than {MAX_NAME_CHARS}")
         return value
 
-    @field_validator("name", "version", "summary", "api", "source_path", "tests_path", "dependencies", "owners")
+    @field_validator(
+        "name", "version", "summary", "api", "source_path", "tests_path", "dependencies", "owners"
+    )
     @classmethod
-    def _no_control_characters(
-        cls, value: str | tuple[str, ...] | None
-    ) -> str | tuple[str, ...] | None:
+    def _no_control_characters(cls, value: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
         for text in () if value is None else (value,) if isinstance(value, str) else value:
             problem = control_character_problem(text)
             if problem:

@@ -15,20 +15,22 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".coverage*", ".pytest_cache", "*.egg-info")
-# Project-level files pytest reads for the component's tests (fixtures, import paths).
-_ROOT_TEST_FILES = ("conftest.py",)
+_IGNORED = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", ".coverage", ".coverage.*", ".pytest_cache", "*.egg-info"
+)
 
 
 class ComponentPaths(Protocol):
-    """Where a component lives in its project; a parsed spec is one (storage never imports the spec)."""
+    """Where a component lives in its project; a resolved layout is one (storage never imports it)."""
 
     @property
     def spec_path(self) -> str: ...
     @property
     def source_path(self) -> str: ...
     @property
-    def tests_path(self) -> str: ...
+    def test_paths(self) -> tuple[str, ...]: ...
+    @property
+    def config_files(self) -> tuple[str, ...]: ...
 
 
 class ComponentTreeError(FileNotFoundError):
@@ -39,25 +41,27 @@ class LinkOutsideProject(ValueError):
     """A symlink in the component leads out of the project; copying it would read a file from outside."""
 
 
-def copy_component(project_root: Path, spec: ComponentPaths, destination: Path) -> Path:
-    """Copy the component's source and tests into `destination` (which must not exist), same layout."""
+def copy_component(project_root: Path, layout: ComponentPaths, destination: Path) -> Path:
+    """Copy the component's source, tests and the project's configuration files into `destination` (which
+    must not exist), same layout: pytest, coverage.py and ruff then read the project's settings there."""
     if destination.exists():
         raise FileExistsError(f"working copy {destination} already exists; runs never reuse a folder")
-    source = project_root / spec.source_path
+    source = project_root / layout.source_path
     if not source.exists():
         raise ComponentTreeError(
-            f"{spec.spec_path}: source path {spec.source_path!r} does not exist under {project_root}"
+            f"{layout.spec_path}: source path {layout.source_path!r} does not exist under {project_root}"
         )
-    tests = project_root / spec.tests_path
-    parts = [(source, spec.source_path)]
-    if tests.exists() or tests.is_symlink():
-        parts.append((tests, spec.tests_path))
-    parts += [(project_root / name, name) for name in _ROOT_TEST_FILES if (project_root / name).is_file()]
+    parts = [(source, layout.source_path)]
+    for relative in (*layout.test_paths, *layout.config_files):
+        path = project_root / relative
+        if path.exists() or path.is_symlink():
+            parts.append((path, relative))
     for path, _ in parts:  # every link checked before anything is written: no half-made copy
-        check_links(path, project_root, spec.spec_path)
+        check_links(path, project_root, layout.spec_path)
     destination.mkdir(parents=True)
     for path, relative in parts:
-        _copy(path, destination / relative)
+        if not (destination / relative).exists():  # a test path inside the source is already there
+            _copy(path, destination / relative)
     return destination
 
 
@@ -93,12 +97,6 @@ def import_root(source_path: str) -> str:
     """The folder that goes on PYTHONPATH so `import <package>` finds the component: its parent."""
     parent = PurePosixPath(source_path).parent
     return str(parent) if str(parent) else "."
-
-
-def existing_test_paths(tree: Path, tests_path: str) -> list[str]:
-    """The tests folder if the copy has one, else nothing: pytest then reports "no tests" rather than
-    failing on a path that does not exist."""
-    return [tests_path] if (tree / tests_path).exists() else []
 
 
 def relative_to_tree(path: str | Path, tree: Path) -> str:

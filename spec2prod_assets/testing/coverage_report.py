@@ -1,6 +1,10 @@
 """Line and branch coverage of one test run, in a form the funnel can compare test by test.
 
 Paths are relative to the working tree, so a report from one copy compares with a report from another.
+The three percentages are computed as coverage.py computes its own (`Numbers`): covered = measured minus
+missing, summed over files, so they match what `coverage report`/`coverage json` print for the same data
+(line: statements only; branch: branches only; total: statements and branches together, coverage.py's
+total when branch measurement is on).
 """
 
 from __future__ import annotations
@@ -25,8 +29,16 @@ class ModuleCoverage(BaseModel):
     missing_branches: tuple[tuple[int, int], ...]
 
     @property
+    def covered_statements(self) -> int:
+        return self.statements - len(self.missing_lines)
+
+    @property
+    def covered_branches(self) -> int:
+        return self.branches - len(self.missing_branches)
+
+    @property
     def line_pct(self) -> float:
-        return coverage_pct(len(self.executed_lines), self.statements)
+        return coverage_pct(self.covered_statements, self.statements)
 
 
 class CoverageReport(BaseModel):
@@ -39,14 +51,38 @@ class CoverageReport(BaseModel):
         return sum(m.statements for m in self.modules)
 
     @property
+    def covered_statements(self) -> int:
+        return sum(m.covered_statements for m in self.modules)
+
+    @property
+    def branches(self) -> int:
+        return sum(m.branches for m in self.modules)
+
+    @property
+    def covered_branches(self) -> int:
+        return sum(m.covered_branches for m in self.modules)
+
+    @property
     def line_pct(self) -> float:
-        return coverage_pct(sum(len(m.executed_lines) for m in self.modules), self.statements)
+        return coverage_pct(self.covered_statements, self.statements)
 
     @property
     def branch_pct(self) -> float:
-        return coverage_pct(
-            sum(len(m.executed_branches) for m in self.modules), sum(m.branches for m in self.modules)
-        )
+        return coverage_pct(self.covered_branches, self.branches)
+
+    @property
+    def total_pct(self) -> float:
+        """coverage.py's own total: statements and branches counted together."""
+        return coverage_pct(self.covered_statements + self.covered_branches, self.statements + self.branches)
+
+    def pct(self, kind: str) -> float:
+        """The measure a coverage gate reads: "line" (statements) or "branch" (coverage.py's total with
+        branches), as `QualityGates.coverage_kind` names it."""
+        if kind == "line":
+            return self.line_pct
+        if kind == "branch":
+            return self.total_pct
+        raise ValueError(f"unknown coverage kind {kind!r}; use 'line' or 'branch'")
 
     def covered_points(self) -> set[tuple[str, str]]:
         """Every covered line and branch as a hashable point, to tell whether new tests add any."""

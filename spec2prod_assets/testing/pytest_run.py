@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.runtime.processes import CommandResult, clean_env, python_tool, run_command
 from spec2prod_assets.runtime.sandbox import Sandbox
 from spec2prod_assets.storage.working_copies import relative_to_tree
@@ -36,6 +37,7 @@ _SEVERITY: dict[str, int] = {"passed": 0, "skipped": 1, "failed": 2, "error": 3,
 # pytest exit codes whose report we trust: all passed, some failed, interrupted (collection
 # errors), no tests collected. 3 (internal error) and 4 (usage error) are never trusted.
 _READABLE_EXIT_CODES = {0, 1, 2, 5}
+JUNIT_XML_NAME = "junit.xml"
 
 
 class TestRunError(RuntimeError):
@@ -62,6 +64,7 @@ class TestRun(BaseModel):
     coverage: CoverageReport | None
     duration_s: float
     output_tail: str = ""
+    junit_xml: str | None = None
 
     def count(self, outcome: TestOutcomeKind) -> int:
         return sum(1 for t in self.outcomes if t.outcome == outcome)
@@ -86,40 +89,34 @@ class TestRun(BaseModel):
 
 def run_tests(
     tree: Path,
+    layout: ComponentLayout,
     *,
-    source_path: str,
-    test_paths: Sequence[str],
-    pythonpath: str,
     output_dir: Path,
     timeout_s: float,
+    test_paths: Sequence[str] | None = None,
     extra_args: Sequence[str] = (),
+    junit_xml: bool = False,
 ) -> TestRun:
-    """Run pytest on `test_paths` inside `tree`, measuring coverage of `source_path`.
+    """Run pytest inside `tree` (a working copy laid out as `layout`) with the project's own configuration,
+    measuring coverage of the component's source; `test_paths` default to the layout's tests in the tree.
 
-    `output_dir` must be fresh for this run: its reports are the only ones read.
+    `output_dir` must be fresh for this run: its reports are the only ones read. `junit_xml` also writes
+    `output_dir/junit.xml`, an artifact for CI (never read back as a verdict).
     """
     output_dir.mkdir(parents=True, exist_ok=False)
     # pytest-cov writes into the sandbox's private /tmp; the report reaches us on the outcomes pipe.
     private = Path("/tmp") / f"spec2prod-cov-{uuid.uuid4().hex}"
+    paths = layout.existing_test_paths(tree) if test_paths is None else list(test_paths)
     args = [
-        *python_tool("pytest"),
-        *test_paths,
-        "-p",
-        "spec2prod_assets.testing.outcomes_plugin",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        f"--rootdir={tree}",
-        f"--cov={source_path}",
-        "--cov-branch",
-        f"--cov-report=json:{private / 'coverage.json'}",
-        "--cov-report=",
+        *python_tool("pytest", python=layout.python),
+        *paths,
+        *_pytest_options(tree, layout, output_dir, private / "coverage.json", junit_xml=junit_xml),
         *extra_args,
     ]
     pipe = OutcomePipe()
     env = clean_env(
         {
-            "PYTHONPATH": str(tree / pythonpath),
+            "PYTHONPATH": str(tree / layout.import_root),
             OUTCOMES_FD_ENV: str(pipe.write_fd),
             COVERAGE_REPORT_ENV: str(private / "coverage.json"),
             "COVERAGE_FILE": str(output_dir / ".coverage"),  # the funnel reads its per-test contexts
@@ -131,7 +128,9 @@ def run_tests(
             cwd=tree,
             timeout_s=timeout_s,
             env=env,
-            sandbox=Sandbox(writable=(tree, output_dir)),
+            sandbox=Sandbox(
+                writable=(tree, output_dir), readable=tuple(Path(p) for p in layout.readable_roots)
+            ),
             pass_fds=(pipe.write_fd,),
         )
     finally:
@@ -140,7 +139,44 @@ def run_tests(
     if received.coverage_json is not None:  # kept beside the run's output, read from what was streamed
         (output_dir / "coverage.json").write_text(received.coverage_json, encoding="utf-8")
     (output_dir / "pytest-output.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
-    return _read_test_run(result, received, tree)
+    run = _read_test_run(result, received, tree)
+    junit = output_dir / JUNIT_XML_NAME
+    return run.model_copy(update={"junit_xml": str(junit)}) if junit_xml and junit.is_file() else run
+
+
+def _pytest_options(
+    tree: Path, layout: ComponentLayout, output_dir: Path, coverage_json: Path, *, junit_xml: bool
+) -> list[str]:
+    """What spec2prod adds to the project's own pytest configuration: its plugin, coverage and outputs.
+
+    They come after the project's `addopts` on the command line, so where both set one option ours wins:
+    the JUnit XML goes to this run's folder, and a `--cov-fail-under` (or coverage's `fail_under`) cannot
+    turn passing tests into a failed run: the spec's coverage gate decides. pytest reads the project's file
+    in the copy (`-c`); a project without one gets an empty one, so no file above the copy is read.
+    Coverage follows the project's coverage settings (omit, exclusions), except that branches are always
+    measured: the spec may gate on them.
+    """
+    if layout.pytest_config and (tree / layout.pytest_config).is_file():
+        config = ["-c", str(tree / layout.pytest_config)]
+    else:
+        empty = output_dir / "pytest.ini"
+        empty.write_text("[pytest]\n", encoding="utf-8")
+        config = ["-c", str(empty), f"--confcutdir={tree}"]
+    return [
+        *config,
+        f"--rootdir={tree}",
+        "-p",
+        "spec2prod_assets.testing.outcomes_plugin",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--cov={layout.source_path}",
+        "--cov-branch",
+        f"--cov-report=json:{coverage_json}",
+        "--cov-report=",
+        "--cov-fail-under=0",
+        *([f"--junitxml={output_dir / JUNIT_XML_NAME}"] if junit_xml else []),
+    ]
 
 
 def _read_test_run(result: CommandResult, received: StreamedOutcomes, tree: Path) -> TestRun:

@@ -4,23 +4,17 @@ in a fresh $DAGSTER_HOME on a copy of the example, then read the materialization
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
-from resources.project import PROJECT_ROOT_ENV, WORK_DIR_ENV
-from tests.conftest import copy_demo
+from tests.e2e.cli_runs import registered_project, run_cli
 
 pytestmark = pytest.mark.e2e
 
-BIN = Path(sys.executable).parent
 PARTITION = "calculator"
-TIMEOUT_S = 300
 # DESIGN.md's observable contract, for the assets the spec_to_dev job materializes.
 CONTRACT = {
     "spec": {"duration_s", "requirements_count", "acceptance_criteria_count", "coverage_threshold_pct"},
@@ -61,30 +55,12 @@ CONTRACT = {
 }
 
 
-def _cli(args: list[str], *, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    completed = subprocess.run(
-        [str(BIN / args[0]), *args[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S
-    )
-    assert completed.returncode == 0, (
-        f"{' '.join(args[:3])} failed:\n{completed.stdout[-4000:]}\n{completed.stderr[-4000:]}"
-    )
-    return completed
-
-
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Run registration and `dagster job execute -j spec_to_dev` once; returns (DAGSTER_HOME, project)."""
     base = tmp_path_factory.mktemp("cli")
-    project = copy_demo(base / "demo")
-    home = base / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-    env = {key: value for key, value in os.environ.items() if key != WORK_DIR_ENV}
-    env |= {"DAGSTER_HOME": str(home), PROJECT_ROOT_ENV: str(project)}
-    specs = [str(path) for path in sorted((project / "specs").glob("*.md"))]
-
-    _cli(["spec2prod", "register", *specs], cwd=base, env=env)
-    _cli(
+    home, project, env = registered_project(base)
+    run_cli(
         [
             "dagster",
             "job",

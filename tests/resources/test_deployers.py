@@ -23,6 +23,7 @@ from resources.deployers import (
     LocalDeployerResource,
     deployer_from_env,
 )
+from resources.env_vars import EnvVarError
 from resources.project import ProjectResource
 from spec2prod_assets.deploy.command_deployer import CommandDeployer
 from spec2prod_assets.deploy.local_deployer import LocalReleaseDeployer, PytestHealthCheck
@@ -163,7 +164,7 @@ def test_the_command_deployer_is_configured_from_its_variables() -> None:
     "missing", [DEPLOY_COMMAND_ENV, HEALTH_COMMAND_ENV, ROLLBACK_COMMAND_ENV, STATE_ROOT_ENV]
 )
 def test_a_command_deployer_without_a_required_variable_names_it(missing: str) -> None:
-    with pytest.raises(ValueError, match=f"^SPEC2PROD_DEPLOYER=command needs {missing}: ") as caught:
+    with pytest.raises(EnvVarError, match=f"^SPEC2PROD_DEPLOYER=command needs {missing}: ") as caught:
         deployer_from_env(None, _command_env(**{missing: "  "}))
     assert "\n" not in str(caught.value)
 
@@ -173,7 +174,7 @@ def test_a_command_deployer_without_a_required_variable_names_it(missing: str) -
     [
         (
             {DEPLOYER_ENV: "kubectl"},
-            "SPEC2PROD_DEPLOYER='kubectl' is not a deployer: use 'local' or 'command'",
+            "SPEC2PROD_DEPLOYER='kubectl': must be one of local, command",
         ),
         (
             {DEPLOY_COMMAND_ENV: "make deploy"},
@@ -181,10 +182,16 @@ def test_a_command_deployer_without_a_required_variable_names_it(missing: str) -
             "set SPEC2PROD_DEPLOYER=command",
         ),
         ({DEPLOYER_ENV: "local", TIMEOUT_ENV: "30"}, "SPEC2PROD_DEPLOY_TIMEOUT_S is set, but"),
-        ({HEALTH_ATTEMPTS_ENV: "0"}, "SPEC2PROD_HEALTH_ATTEMPTS='0' is not an integer >= 1"),
-        ({KEEP_RELEASES_ENV: "2.5"}, "SPEC2PROD_KEEP_RELEASES='2.5' is not an integer >= 1"),
-        ({HEALTH_INTERVAL_ENV: "soon"}, "SPEC2PROD_HEALTH_INTERVAL_S='soon' is not a number >= 0"),
-        (_command_env(**{TIMEOUT_ENV: "0"}), "SPEC2PROD_DEPLOY_TIMEOUT_S='0' is not a number > 0"),
+        ({HEALTH_ATTEMPTS_ENV: "0"}, "SPEC2PROD_HEALTH_ATTEMPTS='0': must be a whole number >= 1"),
+        ({KEEP_RELEASES_ENV: "2.5"}, "SPEC2PROD_KEEP_RELEASES='2.5': must be a whole number >= 1"),
+        (
+            {HEALTH_INTERVAL_ENV: "soon"},
+            "SPEC2PROD_HEALTH_INTERVAL_S='soon': must be a number of seconds >= 0",
+        ),
+        (
+            _command_env(**{TIMEOUT_ENV: "0"}),
+            "SPEC2PROD_DEPLOY_TIMEOUT_S='0': must be a number of seconds > 0",
+        ),
         (
             _command_env(**{INHERIT_ENV_ENV: "KUBECONFIG,$HOME"}),
             "SPEC2PROD_DEPLOY_INHERIT_ENV lists '$HOME', which is not a variable name",
@@ -192,7 +199,7 @@ def test_a_command_deployer_without_a_required_variable_names_it(missing: str) -
     ],
 )
 def test_bad_deployer_configuration_fails_naming_the_variable(env: dict[str, str], message: str) -> None:
-    with pytest.raises(ValueError, match="^" + re.escape(message)):
+    with pytest.raises(EnvVarError, match="^" + re.escape(message)):
         deployer_from_env(None, env)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from resources.env_vars import EnvVarError
 from resources.generators import OpenHandsResource, openhands_from_env
 from spec2prod_assets.generation.backends.openhands.generator import OpenHandsGenerator
 from spec2prod_assets.generation.protocol import GenerationTask
@@ -134,7 +135,7 @@ def test_plain_http_to_another_machine_is_opted_into_with_openhands_allow_insecu
 
     assert default is not None and default.allow_insecure is False
     assert opted_in is not None and opted_in.allow_insecure is True
-    with pytest.raises(ValueError, match="OPENHANDS_ALLOW_INSECURE='perhaps' is not 0 or 1"):
+    with pytest.raises(EnvVarError, match=r"^OPENHANDS_ALLOW_INSECURE='perhaps': must be 0 or 1$"):
         openhands_from_env()
 
 
@@ -149,7 +150,26 @@ def test_numbers_from_the_environment_are_checked_and_name_the_bad_variable(
     assert (resource.max_iterations, resource.timeout_s) == (7, 90.5)
 
     monkeypatch.setenv("OPENHANDS_MAX_ITERATIONS", "many")
-    with pytest.raises(ValueError, match="OPENHANDS_MAX_ITERATIONS='many' is not a int"):
+    with pytest.raises(EnvVarError, match=r"^OPENHANDS_MAX_ITERATIONS='many': must be a whole number >= 1$"):
+        openhands_from_env()
+    monkeypatch.setenv("OPENHANDS_MAX_ITERATIONS", "7")
+    monkeypatch.setenv("OPENHANDS_TIMEOUT_S", "-1")
+    with pytest.raises(EnvVarError, match=r"^OPENHANDS_TIMEOUT_S='-1': must be a number of seconds > 0$"):
+        openhands_from_env()
+
+
+def test_an_unknown_auth_scheme_is_refused_rather_than_replaced_by_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENHANDS_URL", "http://127.0.0.1:8000")
+    monkeypatch.setenv("OPENHANDS_AUTH_SCHEME", "Bearer")
+    bearer = openhands_from_env()
+    monkeypatch.setenv("OPENHANDS_AUTH_SCHEME", "bearr")
+
+    assert bearer is not None and bearer.auth_scheme == "bearer"
+    with pytest.raises(
+        EnvVarError, match=r"^OPENHANDS_AUTH_SCHEME='bearr': must be one of session_key, bearer$"
+    ):
         openhands_from_env()
 
 

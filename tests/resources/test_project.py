@@ -6,21 +6,51 @@ from pathlib import Path
 
 import pytest
 
+from resources.env_vars import EnvVarError
 from resources.project import (
     BUNDLED_EXAMPLE,
     DEPLOY_ROOT_ENV,
     PROJECT_ROOT_ENV,
     WORK_DIR_ENV,
     ProjectResource,
+    ProjectRootError,
+    default_project_root,
 )
 from spec2prod_assets.storage.work_folder import WORK_FOLDER_NAME, WorkFolder
-from tests.conftest import DEMO_SOURCE
 
 
-def test_without_configuration_the_project_is_the_bundled_example() -> None:
-    project = ProjectResource()
-    assert project.root_path == DEMO_SOURCE == BUNDLED_EXAMPLE
-    assert (project.root_path / "specs" / "calculator.md").is_file()
+def test_without_configuration_the_project_is_the_one_holding_specs_above_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "specs").mkdir()
+    inside = tmp_path / "src" / "pkg"
+    inside.mkdir(parents=True)
+    monkeypatch.chdir(inside)
+
+    assert ProjectResource().root_path == tmp_path.resolve()
+
+
+def test_without_configuration_or_a_project_here_the_error_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    project = ProjectResource()  # made without a project: dagster loads the code location anyway
+
+    with pytest.raises(ProjectRootError) as caught:
+        _ = project.root_path
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"{tmp_path} and the folders above it hold no specs/ folder" in message
+    assert f"set {PROJECT_ROOT_ENV}=" in message
+
+
+def test_the_bundled_example_is_never_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(BUNDLED_EXAMPLE.parent)  # examples/: no specs/ here, nor above in a checkout
+
+    with pytest.raises(ProjectRootError):
+        default_project_root()
 
 
 def test_the_project_root_defaults_to_the_environment_variable(
@@ -28,6 +58,32 @@ def test_the_project_root_defaults_to_the_environment_variable(
 ) -> None:
     monkeypatch.setenv(PROJECT_ROOT_ENV, str(tmp_path))
     assert ProjectResource().root_path == tmp_path.resolve()
+
+
+def test_the_environment_variable_wins_over_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "here" / "specs").mkdir(parents=True)
+    (tmp_path / "there").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    monkeypatch.setenv(PROJECT_ROOT_ENV, str(tmp_path / "there"))
+
+    assert ProjectResource().root_path == (tmp_path / "there").resolve()
+
+
+def test_a_project_root_variable_naming_no_folder_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nowhere"
+    monkeypatch.setenv(PROJECT_ROOT_ENV, str(missing))
+
+    with pytest.raises(EnvVarError) as caught:
+        default_project_root()
+
+    assert (
+        str(caught.value)
+        == f"{PROJECT_ROOT_ENV}={str(missing)!r}: must be an existing folder (the project root)"
+    )
 
 
 def test_configured_root_wins_over_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

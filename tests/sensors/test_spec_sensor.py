@@ -20,28 +20,32 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from resources.env_vars import EnvVarError
 from resources.project import ProjectResource
 from sensors.spec_sensor import (
     DEFAULT_INTERVAL_S,
     INTERVAL_ENV,
+    JOB_ENV,
     SPEC_PATH_TAG,
     SPEC_SHA_TAG,
     build_spec_sensor,
-    interval_from_env,
-    spec_sensor,
+    spec_sensor_from_env,
 )
 from spec2prod_assets.definitions import defs
 from spec2prod_assets.pipeline.partitions import specs_partitions
-from spec2prod_assets.spec.model import ComponentSpec
+from spec2prod_assets.spec.model import ComponentSpec, Stage
 
 PARTITIONS = "specs"
 # The package exports the sensor under the module's own name, so reach the module itself this way.
 spec_sensor_module = importlib.import_module("sensors.spec_sensor")
 
 
-def spec_text(name: str, *, slug: str | None = None, requirement: str = "It works.") -> str:
+def spec_text(
+    name: str, *, slug: str | None = None, requirement: str = "It works.", stage: str | None = None
+) -> str:
     component_id = f"**Component ID:** {slug}\n" if slug else ""
-    return f"# {name}\n\n{component_id}\n## Requirements\n- FR-1: {requirement}\n"
+    target = f"**Target Stage:** {stage}\n" if stage else ""
+    return f"# {name}\n\n{component_id}{target}\n## Requirements\n- FR-1: {requirement}\n"
 
 
 BROKEN_SPEC = "# Broken\n\n**Target Stage:** moon\n\n## Requirements\n- FR-1: Never parses.\n"
@@ -65,6 +69,10 @@ class Tick:
     @property
     def partition_keys(self) -> list[str | None]:
         return [request.partition_key for request in self.result.run_requests or []]
+
+    @property
+    def job_names(self) -> list[str | None]:
+        return [request.job_name for request in self.result.run_requests or []]
 
     @property
     def run_keys(self) -> list[str | None]:
@@ -103,7 +111,7 @@ class Project:
 
     root: Path
     instance: dg.DagsterInstance
-    sensor: dg.SensorDefinition = field(default=spec_sensor)
+    sensor: dg.SensorDefinition = field(default_factory=build_spec_sensor)
     cursor: str | None = None
 
     def write(self, relative: str, text: str, *, just_now: bool = False) -> Path:
@@ -184,7 +192,7 @@ def test_first_tick_requests_one_run_and_one_partition_per_spec(two_specs: Proje
         SPEC_SHA_TAG: file_sha(two_specs, "specs/calculator.md"),
     }
     assert tick.entries == {
-        path: {"sha": file_sha(two_specs, path), "slug": slug, "requested": True}
+        path: {"sha": file_sha(two_specs, path), "slug": slug, "stage": "staging", "requested": True}
         for path, slug in [("specs/calculator.md", "calculator"), ("specs/text_stats.md", "text_stats")]
     }
 
@@ -215,7 +223,9 @@ def test_changed_spec_requests_one_run_with_a_new_run_key(two_specs: Project) ->
     assert tick.run_keys[0] not in first.run_keys
     assert tick.added_partitions == []  # the partition exists already
     assert tick.entries["specs/text_stats.md"] == first.entries["specs/text_stats.md"]
-    assert "Spec specs/calculator.md changed: requesting a run" in tick.logged("INFO")
+    assert "Spec specs/calculator.md changed: requesting spec_to_staging for partition" in tick.logged(
+        "INFO"
+    )
 
 
 def test_touched_but_unchanged_spec_does_not_run(two_specs: Project) -> None:
@@ -355,21 +365,153 @@ def test_missing_specs_folder_skips_and_names_it(project: Project) -> None:
     assert tick.entries == {}
 
 
-def test_code_location_runs_the_sensor_by_default_for_the_production_job() -> None:
+def test_without_a_project_every_tick_is_skipped_with_one_line_saying_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no specs/ here or above, and no SPEC2PROD_PROJECT_ROOT
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            instance=instance, cursor="kept", resources={"project": ProjectResource()}, definitions=defs
+        )
+        result = build_spec_sensor()(context)
+
+    assert isinstance(result, dg.SensorResult) and result.skip_reason is not None
+    reason = result.skip_reason.skip_message or ""
+    assert reason.startswith(f"No project: {tmp_path} and the folders above it hold no specs/ folder")
+    assert "\n" not in reason
+    assert result.cursor == "kept"
+
+
+def test_code_location_runs_the_sensor_by_default_for_every_stage_job() -> None:
     sensor = defs.resolve_sensor_def("spec_sensor")
 
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    assert sensor.job_name == "spec_to_production"
+    assert [target.job_name for target in sensor.targets] == [
+        "spec_to_dev",
+        "spec_to_staging",
+        "spec_to_production",
+    ]
     assert sensor.minimum_interval_seconds == DEFAULT_INTERVAL_S
     assert specs_partitions.name == PARTITIONS
 
 
-def test_interval_env_var_must_be_a_positive_whole_number(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(INTERVAL_ENV, "5")
-    assert interval_from_env() == 5
-    monkeypatch.setenv(INTERVAL_ENV, "0.5")
-    with pytest.raises(ValueError, match="whole number of seconds"):
-        interval_from_env()
+def test_a_dev_spec_launches_spec_to_dev(project: Project) -> None:
+    project.write("calculator.md", spec_text("Calculator", stage="dev"))
+
+    tick = project.tick()
+
+    assert tick.job_names == ["spec_to_dev"]
+    assert tick.entries["specs/calculator.md"]["stage"] == "dev"
+    assert "requesting spec_to_dev for partition 'calculator' (target stage dev)." in tick.logged("INFO")
+
+
+def test_a_production_spec_launches_spec_to_production(project: Project) -> None:
+    project.write("calculator.md", spec_text("Calculator", stage="production"))
+
+    assert project.tick().job_names == ["spec_to_production"]
+
+
+def test_each_spec_in_one_tick_launches_the_job_of_its_own_target_stage(project: Project) -> None:
+    for name, stage in (("Alpha", "production"), ("Beta", "dev"), ("Gamma", "staging")):
+        project.write(f"{name.lower()}.md", spec_text(name, stage=stage))
+
+    tick = project.tick()
+
+    assert list(zip(tick.partition_keys, tick.job_names, strict=True)) == [
+        ("alpha", "spec_to_production"),
+        ("beta", "spec_to_dev"),
+        ("gamma", "spec_to_staging"),
+    ]
+
+
+def test_a_staging_cap_lowers_production_specs_and_leaves_dev_specs_alone(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(JOB_ENV, "spec_to_staging")
+    project.sensor = spec_sensor_from_env()
+    project.write("calculator.md", spec_text("Calculator", stage="production"))
+    project.write("text_stats.md", spec_text("Text Stats", stage="dev"))
+
+    tick = project.tick()
+
+    assert tick.job_names == ["spec_to_staging", "spec_to_dev"]
+    assert [target.job_name for target in project.sensor.targets] == ["spec_to_dev", "spec_to_staging"]
+    assert (
+        "requesting spec_to_staging for partition 'calculator' (target stage production, capped at "
+        "staging by SPEC2PROD_SENSOR_JOB)." in tick.logged("INFO")
+    )
+    assert tick.entries["specs/calculator.md"]["stage"] == "production"  # the spec's own, not the cap
+
+
+def test_a_cap_of_dev_never_launches_further_than_dev(project: Project) -> None:
+    project.sensor = build_spec_sensor(max_stage=Stage.DEV)
+    project.write("calculator.md", spec_text("Calculator", stage="production"))
+
+    assert project.tick().job_names == ["spec_to_dev"]
+
+
+def test_a_spec_freed_from_a_duplicate_slug_runs_to_its_own_target_stage(project: Project) -> None:
+    project.write("calculator.md", spec_text("Calculator", stage="dev"))
+    project.write("calculator_copy.md", spec_text("Calculator v2", slug="calculator", stage="production"))
+    project.tick()
+    (project.root / "specs" / "calculator_copy.md").unlink()
+
+    tick = project.tick()
+
+    assert (tick.partition_keys, tick.job_names) == (["calculator"], ["spec_to_dev"])
+
+
+def test_a_cursor_from_before_target_stages_reads_every_spec_again_with_the_same_run_keys(
+    two_specs: Project,
+) -> None:
+    first = two_specs.tick()
+    old = json.loads(first.cursor)
+    old["version"] = 1
+    for entry in old["specs"].values():
+        del entry["stage"]
+    two_specs.cursor = json.dumps(old)
+
+    tick = two_specs.tick()
+
+    assert tick.run_keys == first.run_keys  # Dagster launches a run key only once: nothing runs twice
+    assert "Ignoring an unreadable sensor cursor (cursor version is not 2)" in tick.logged("WARNING")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        (INTERVAL_ENV, "30s", "SPEC2PROD_SENSOR_INTERVAL_S='30s': must be a whole number of seconds >= 1"),
+        (INTERVAL_ENV, "0", "SPEC2PROD_SENSOR_INTERVAL_S='0': must be a whole number of seconds >= 1"),
+        (
+            JOB_ENV,
+            "prod",
+            "SPEC2PROD_SENSOR_JOB='prod': must be one of spec_to_dev, spec_to_staging, spec_to_production",
+        ),
+    ],
+    ids=["unit-suffix", "zero", "unknown-job"],
+)
+def test_a_malformed_sensor_variable_is_one_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, line: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(EnvVarError) as caught:
+        spec_sensor_from_env()
+
+    assert str(caught.value) == line
+
+
+def test_the_interval_variable_sets_the_least_time_between_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(INTERVAL_ENV, " 5 ")
+
+    assert spec_sensor_from_env().minimum_interval_seconds == 5
+
+
+def test_importing_the_sensor_module_reads_no_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(INTERVAL_ENV, "30s")
+    monkeypatch.setenv(JOB_ENV, "prod")
+
+    importlib.reload(spec_sensor_module)  # a command importing it for other reasons must not fail
 
 
 def test_half_written_spec_whose_prefix_parses_does_not_run_until_it_is_stable(project: Project) -> None:
@@ -396,7 +538,7 @@ def test_spec_unchanged_since_it_was_last_seen_runs_on_the_second_look(project: 
 
     assert first.result.run_requests == []
     assert second.partition_keys == ["calculator"]
-    assert "Spec specs/calculator.md is new: requesting a run" in second.logged("INFO")
+    assert "Spec specs/calculator.md is new: requesting spec_to_staging" in second.logged("INFO")
 
 
 def test_non_utf8_file_name_is_skipped_with_a_clear_reason(two_specs: Project) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from spec2prod_assets.cli import main
+from spec2prod_assets.cli import STAGE_CHOICES, main
+from spec2prod_assets.spec.model import Stage
 from tests.conftest import SPECS_PARTITION
 
 
@@ -127,3 +128,18 @@ def test_run_reports_every_bad_spec_on_one_line_and_exits_2(
         "spec2prod: bad spec: specs/a.md:3: coverage threshold inf is outside 0..100",
         "spec2prod: bad spec: specs/b.md:1: the spec contains a NUL character; save it as plain text",
     ]
+
+
+def test_the_stage_choices_are_the_spec_models_stages() -> None:
+    assert list(STAGE_CHOICES) == [stage.value for stage in Stage]
+
+
+def test_register_uses_the_project_of_the_spec_from_any_folder(
+    demo_project: Path,
+    dagster_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(dagster_home)
+    assert main(["register", str(demo_project / "specs" / "calculator.md")]) == 0
+    assert capsys.readouterr().out == "calculator\tregistered\n"

@@ -8,6 +8,7 @@ import pytest
 from spec2prod_assets.deploy.local_deployer import LocalReleaseDeployer, PytestHealthCheck
 from spec2prod_assets.deploy.model import HealthCheckFailed, promote
 from spec2prod_assets.deploy_cli import add_deploy_commands
+from tests.spec2prod_assets.deploy.pretend_target import DEPLOY, HEALTH, ROLLBACK, command_deployer, log_lines
 from tests.support.tiny_component import COMPONENT, healthy, make_bundle, unhealthy
 
 
@@ -81,11 +82,12 @@ def test_an_unknown_environment_fails_with_a_message(
     assert f"nothing is deployed to nowhere/{COMPONENT} under {tmp_path}" in capsys.readouterr().err
 
 
-def test_the_deploy_root_defaults_to_the_project_work_folder(
+def test_the_deploy_root_defaults_to_the_configured_project_work_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SPEC2PROD_DEPLOY_ROOT", raising=False)
     monkeypatch.setenv("SPEC2PROD_PROJECT_ROOT", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
     root = tmp_path / ".spec2prod" / "deploy"
     LocalReleaseDeployer(root, health_check=healthy).deploy(make_bundle(tmp_path).path, "staging", COMPONENT)
     assert _run("releases", "staging", COMPONENT) == 0
@@ -133,3 +135,71 @@ def test_an_environment_name_with_a_trailing_newline_fails_with_a_message(
 ) -> None:
     assert _run("history", "staging\n", COMPONENT, "--deploy-root", str(tmp_path)) == 1
     assert "environment 'staging\\n' must be letters" in capsys.readouterr().err
+
+
+def test_rollback_uses_the_configured_command_deployer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "target"
+    deployer = command_deployer(target)
+    first = deployer.deploy(make_bundle(tmp_path, version="1.0.0").path, "staging", COMPONENT)
+    deployer.deploy(make_bundle(tmp_path, version="1.0.1").path, "staging", COMPONENT)
+    for name, value in {
+        "SPEC2PROD_DEPLOYER": "command",
+        "SPEC2PROD_DEPLOY_COMMAND": DEPLOY,
+        "SPEC2PROD_HEALTH_COMMAND": HEALTH,
+        "SPEC2PROD_ROLLBACK_COMMAND": ROLLBACK,
+        "SPEC2PROD_DEPLOY_STATE_ROOT": str(target / "state"),
+        "SPEC2PROD_DEPLOY_WORKING_DIR": str(target),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    assert _run("rollback", "staging", COMPONENT, "--project-root", str(tmp_path)) == 0
+
+    assert f"rolled back to {first.release_id}" in capsys.readouterr().out
+    assert log_lines(target)[-2:] == [f"rollback to {first.release_id}", f"health {first.release_id}"]
+
+
+def test_the_deploy_commands_read_the_project_of_the_current_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    (project / "specs").mkdir(parents=True)
+    (project / "src").mkdir()
+    LocalReleaseDeployer(project / ".spec2prod" / "deploy", health_check=healthy).deploy(
+        make_bundle(tmp_path).path, "staging", COMPONENT
+    )
+    monkeypatch.chdir(project / "src")
+    assert _run("releases", "staging", COMPONENT) == 0
+    assert "current" in capsys.readouterr().out
+
+
+def test_project_root_names_the_project_from_anywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    LocalReleaseDeployer(project / ".spec2prod" / "deploy", health_check=healthy).deploy(
+        make_bundle(tmp_path).path, "staging", COMPONENT
+    )
+    monkeypatch.chdir(tmp_path)
+    assert _run("history", "staging", COMPONENT, "--project-root", str(project)) == 0
+    assert " deploy " in capsys.readouterr().out
+
+
+def test_outside_any_project_the_deploy_commands_say_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _run("rollback", "staging", COMPONENT) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("spec2prod rollback: error: No project:") and "SPEC2PROD_PROJECT_ROOT" in err
+
+
+def test_a_malformed_deployer_variable_is_one_line_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPEC2PROD_DEPLOYER", "kubectl")
+    assert _run("releases", "staging", COMPONENT, "--project-root", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SPEC2PROD_DEPLOYER='kubectl'" in err

@@ -11,8 +11,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from spec2prod_assets.report.run_result import StageFailure
+from spec2prod_assets.run_plan import StageBeyondTargetError
 from spec2prod_assets.spec.model import SpecError
-from spec2prod_assets.workflow import WorkflowResult, run_workflow
+from spec2prod_assets.workflow import WorkflowResult, persistent_instance, run_failures, run_workflow
 from tests.conftest import SPECS_PARTITION, copy_demo
 
 CORE_STAGES = ("spec", "baseline_tests", "refactored_code", "workflow_report")
@@ -45,8 +47,10 @@ def _run(base: Path, mode: str) -> Workflow:
         result=result,
         project_root=project_root,
         engine_messages=[e.message or "" for e in engine],
-        engine_pid=engine[0].pid,
-        step_pids={e.step_key: e.pid for e in events if e.event_type == dg.DagsterEventType.STEP_START},
+        engine_pid=engine[0].pid or 0,
+        step_pids={
+            str(e.step_key): e.pid or 0 for e in events if e.event_type == dg.DagsterEventType.STEP_START
+        },
     )
 
 
@@ -76,6 +80,7 @@ def test_sync_mode_writes_the_report_file(sync_run: Workflow) -> None:
     payload = json.loads(report.read_text(encoding="utf-8"))
     assert payload["execution_mode"] == "sync"
     assert payload["run_id"] == sync_run.result.run_id
+    assert payload["failures"] == [] and sync_run.result.failures == ()
     assert set(CORE_STAGES) - {"workflow_report"} <= {row["stage"] for row in payload["stages"]}
 
 
@@ -126,3 +131,77 @@ def test_a_bad_spec_raises_before_any_run(demo_project: Path, dagster_home: Path
 def test_an_unknown_execution_mode_is_refused(demo_project: Path, dagster_home: Path) -> None:
     with pytest.raises(ValueError, match="execution_mode"):
         run_workflow(demo_project / "specs" / "calculator.md", "dev", "threads")  # type: ignore[arg-type]
+
+
+def test_a_stage_beyond_the_specs_target_raises_before_any_run(
+    demo_project: Path, dagster_home: Path
+) -> None:
+    spec = demo_project / "specs" / "calculator.md"
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("**Target Stage:** production", "**Target Stage:** dev")
+    )
+    with pytest.raises(StageBeyondTargetError, match="beyond the spec's target stage"):
+        run_workflow(spec, "staging", "sync")
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_runs_count() == 0
+
+
+def test_the_instance_spec2prod_creates_has_telemetry_off(
+    demo_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with persistent_instance(demo_project) as instance:
+        assert instance.root_directory is not None
+        config = Path(instance.root_directory) / "dagster.yaml"
+        assert "telemetry:\n  enabled: false" in config.read_text(encoding="utf-8")
+        assert instance.python_log_level == "INFO"
+
+
+def test_a_users_dagster_yaml_in_that_home_is_kept(
+    demo_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = demo_project / ".spec2prod" / "dagster_home"
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n", encoding="utf-8")
+    persistent_instance(demo_project).dispose()
+    assert (home / "dagster.yaml").read_text(encoding="utf-8") == "telemetry:\n  enabled: true\n"
+
+
+@dg.asset
+def raises_an_error() -> None:
+    raise ValueError("the widget is missing\nand more detail")
+
+
+@dg.asset
+def raises_a_failure() -> None:
+    raise dg.Failure(description="production refused the bundle\n\nhealth output follows")
+
+
+@dg.asset(check_specs=[dg.AssetCheckSpec("big_enough", asset="fails_a_check", blocking=True)])
+def fails_a_check() -> Iterator[dg.Output[int] | dg.AssetCheckResult]:
+    yield dg.Output(1)
+    yield dg.AssetCheckResult(check_name="big_enough", passed=False, description="1 is below 2\nsecond line")
+
+
+def _failures_of(asset: dg.AssetsDefinition) -> list[StageFailure]:
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([asset], instance=instance, raise_on_error=False)
+        return run_failures(instance, result.run_id, "demo")
+
+
+def test_a_step_error_is_its_exception_class_and_first_line() -> None:
+    assert _failures_of(raises_an_error) == [
+        StageFailure(stage="raises_an_error", error="ValueError", message="the widget is missing")
+    ]
+
+
+def test_a_dagster_failure_is_its_description_first_line() -> None:
+    [failure] = _failures_of(raises_a_failure)
+    assert (failure.error, failure.message) == ("Failure", "production refused the bundle")
+
+
+def test_a_failed_blocking_check_is_named_once_with_its_description() -> None:
+    assert _failures_of(fails_a_check) == [
+        StageFailure(stage="fails_a_check", check="big_enough", message="1 is below 2")
+    ]

@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from textwrap import dedent
 
+from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.spec.model import AcceptanceCriterion, ComponentSpec, QualityGates, Requirement
 from spec2prod_assets.testing import pytest_run as test_runner
+from tests.support.layouts import layout_of
 
 SLUG = "mathy"
-PYTHONPATH = "src"
 TIMEOUT_S = 60.0
 
 OPS = dedent(
@@ -85,14 +86,12 @@ def write_gap_component(tree: Path, slug: str = SLUG, *, ops: str = OPS, with_wo
 
 def run_baseline(tree: Path, output_dir: Path, slug: str = SLUG) -> test_runner.TestRun:
     """The component's own tests with coverage, exactly as `baseline_tests` runs them."""
-    return test_runner.run_tests(
-        tree,
-        source_path=source_dir(slug),
-        test_paths=[component_tests(slug)],
-        pythonpath=PYTHONPATH,
-        output_dir=output_dir,
-        timeout_s=TIMEOUT_S,
-    )
+    return test_runner.run_tests(tree, gap_layout(slug), output_dir=output_dir, timeout_s=TIMEOUT_S)
+
+
+def gap_layout(slug: str = SLUG) -> ComponentLayout:
+    """The layout `gap_spec` resolves to: the spec names its tests folder."""
+    return layout_of(source_dir(slug), component_tests(slug), spec_path=f"specs/{slug}.md")
 
 
 def gap_spec(

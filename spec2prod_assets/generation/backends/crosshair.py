@@ -24,7 +24,6 @@ from spec2prod_assets.generation.protocol import (
 )
 from spec2prod_assets.runtime.processes import CommandResult, clean_env, python_tool, run_command_async
 from spec2prod_assets.runtime.sandbox import Sandbox
-from spec2prod_assets.storage.working_copies import import_root
 
 # What `crosshair cover` prints when a module defines no function to cover.
 _NOTHING_TO_COVER = "No functions or methods found"
@@ -62,7 +61,7 @@ class CrossHairGenerator:
         run = asyncio.create_task(
             run_command_async(
                 [
-                    *python_tool("crosshair"),
+                    *python_tool("crosshair", python=task.python),
                     "cover",
                     task.import_name,
                     "--example_output_format=pytest",
@@ -70,12 +69,12 @@ class CrossHairGenerator:
                 ],
                 cwd=workspace,
                 timeout_s=self.time_budget_s,
-                env=clean_env({"PYTHONPATH": str(workspace / import_root(task.source_path))}),
+                env=clean_env({"PYTHONPATH": str(workspace / task.import_root)}),
                 started=started,
                 clip_output=False,
                 # CrossHair imports and runs the component: untrusted code, so it gets the sandbox
                 # with only its own workspace copy writable.
-                sandbox=Sandbox(writable=(workspace,)),
+                sandbox=Sandbox(writable=(workspace,), readable=tuple(Path(p) for p in task.readable_roots)),
             )
         )
         try:

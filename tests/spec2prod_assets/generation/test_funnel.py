@@ -16,12 +16,11 @@ from spec2prod_assets.generation.funnel import RELIABILITY_RUNS, FunnelResult, R
 from spec2prod_assets.generation.protocol import GeneratedFile, RejectedPath
 from spec2prod_assets.testing import pytest_run as test_runner
 from tests.support.gap_component import (
-    PYTHONPATH,
     SLUG,
     TIMEOUT_S,
     component_tests,
+    gap_layout,
     run_baseline,
-    source_dir,
     write_gap_component,
 )
 
@@ -180,10 +179,8 @@ def _funnel(
     tree, baseline = component
     return run_funnel(
         tree,
+        gap_layout(),
         slug=SLUG,
-        source_path=source_dir(),
-        tests_path=GENERATED_DIR,
-        pythonpath=PYTHONPATH,
         baseline=baseline,
         generated=generated,
         refused_paths=refused,
@@ -395,10 +392,8 @@ def test_two_components_never_get_the_same_accepted_file_name(tmp_path: Path) ->
         baseline = run_baseline(tree, tmp_path / slug / "baseline", slug)
         result = run_funnel(
             tree,
+            gap_layout(slug),
             slug=slug,
-            source_path=source_dir(slug),
-            tests_path=component_tests(slug),
-            pythonpath=PYTHONPATH,
             baseline=baseline,
             generated=[
                 GeneratedFile(

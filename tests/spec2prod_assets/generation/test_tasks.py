@@ -8,7 +8,7 @@ import pytest
 
 from spec2prod_assets.generation.tasks import build_tasks, import_name
 from spec2prod_assets.testing import pytest_run as test_runner
-from tests.support.gap_component import SLUG, gap_spec, run_baseline, write_gap_component
+from tests.support.gap_component import SLUG, gap_layout, gap_spec, run_baseline, write_gap_component
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_one_task_per_module_with_missing_lines_and_none_for_fully_covered_ones(
     baseline, tree = baseline_and_tree
     assert _missing(baseline, f"src/{SLUG}/__init__.py") == ()
 
-    tasks = build_tasks(gap_spec(), baseline, tree)
+    tasks = build_tasks(gap_spec(), gap_layout(), baseline, tree)
 
     assert [t.module for t in tasks] == [f"src/{SLUG}/ops.py", f"src/{SLUG}/words.py"]
     assert [t.import_name for t in tasks] == [f"{SLUG}.ops", f"{SLUG}.words"]
@@ -51,7 +51,7 @@ def test_task_text_carries_requirements_acceptance_criteria_and_uncovered_lines(
     baseline, tree = baseline_and_tree
     spec = gap_spec()
 
-    ops_task = build_tasks(spec, baseline, tree)[0]
+    ops_task = build_tasks(spec, gap_layout(), baseline, tree)[0]
 
     text = ops_task.instructions
     for requirement in spec.requirements:
@@ -68,7 +68,7 @@ def test_baseline_without_coverage_gives_no_tasks(
 ) -> None:
     baseline, tree = baseline_and_tree
 
-    assert build_tasks(gap_spec(), baseline.model_copy(update={"coverage": None}), tree) == []
+    assert build_tasks(gap_spec(), gap_layout(), baseline.model_copy(update={"coverage": None}), tree) == []
 
 
 def test_a_package_init_with_missing_lines_is_tasked_under_the_package_name(tmp_path: Path) -> None:
@@ -76,7 +76,7 @@ def test_a_package_init_with_missing_lines_is_tasked_under_the_package_name(tmp_
     (tree / f"src/{SLUG}/__init__.py").write_text("def unused(x):\n    return x * 2\n")
     baseline = run_baseline(tree, tmp_path / "baseline")
 
-    tasks = build_tasks(gap_spec(), baseline, tree)
+    tasks = build_tasks(gap_spec(), gap_layout(), baseline, tree)
 
     assert {t.module: t.import_name for t in tasks} == {
         f"src/{SLUG}/__init__.py": SLUG,

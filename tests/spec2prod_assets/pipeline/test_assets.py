@@ -4,6 +4,7 @@ the example's below-threshold coverage, a project left untouched, and the blocki
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,8 +15,11 @@ import pytest
 
 from resources.artifact_io import ArtifactIOManager
 from resources.project import ProjectResource
+from spec2prod_assets.environment.builder import ENV_CACHE_ENV
 from spec2prod_assets.pipeline.assets import baseline_tests, refactored_code, spec, workflow_report
-from tests.conftest import SPECS_PARTITION, copy_demo, tree_digest
+from spec2prod_assets.project.layout import FOUND_BY_SLUG_FOLDER, FOUND_BY_TESTS_FOLDER, FOUND_NOTHING
+from tests.conftest import SPECS_PARTITION, copy_demo, tree_digest, write_files
+from tests.spec2prod_assets.environment.local_wheels import offline_uv, write_wheel
 
 PARTITION = "calculator"
 
@@ -78,7 +82,7 @@ def calculator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Materialize
 def test_spec_metadata_counts_requirements_and_criteria(calculator: Materialized) -> None:
     metadata = calculator.metadata("spec")
     assert metadata["requirements_count"] == 7
-    assert metadata["acceptance_criteria_count"] == 3
+    assert metadata["acceptance_criteria_count"] == 5  # 3 acceptance criteria + 2 success criteria
     assert metadata["coverage_threshold_pct"] == 80.0
     assert isinstance(metadata["coverage_threshold_pct"], float)
     assert isinstance(metadata["duration_s"], float)
@@ -95,6 +99,110 @@ def test_baseline_tests_metadata_has_counts_and_coverage(calculator: Materialize
     for key in ("line_coverage_pct", "branch_coverage_pct", "duration_s"):
         assert isinstance(metadata[key], float), key
     assert 0.0 < metadata["line_coverage_pct"] < 100.0
+
+
+def test_baseline_tests_metadata_says_where_the_tests_came_from_and_which_environment_ran_them(
+    calculator: Materialized,
+) -> None:
+    metadata = calculator.metadata("baseline_tests")
+    # The calculator's spec names no tests path: the example's tests/<component> folder is found.
+    assert (metadata["tests_found"], metadata["tests_found_by"]) == (2, FOUND_BY_SLUG_FOLDER)
+    assert metadata["test_paths"] == "tests/calculator"
+    assert isinstance(metadata["environment"], str) and metadata["environment"]
+    assert metadata["dependencies_count"] == 0
+    assert isinstance(metadata["environment_reused"], bool)
+    assert calculator.metadata("refactored_code")["environment"] == metadata["environment"]
+
+
+def test_a_project_without_tests_warns_loudly_and_says_so_in_the_metadata(
+    tmp_path: Path, partitioned_instance: dg.DagsterInstance
+) -> None:
+    project_root = copy_demo(tmp_path / "demo")
+    shutil.rmtree(project_root / "tests")
+    result = _materialize([spec, baseline_tests], project_root, tmp_path / "work", partitioned_instance)
+    assert result.success
+    metadata = Materialized(result, {}, {}).metadata("baseline_tests")
+    assert (metadata["tests_found"], metadata["tests_found_by"]) == (0, FOUND_NOTHING)
+    warnings = [
+        entry.user_message
+        for entry in partitioned_instance.all_logs(result.run_id)
+        if entry.level == logging.WARNING
+    ]
+    assert any("NO TESTS FOUND for specs/calculator.md" in message for message in warnings), warnings
+
+
+_GREETER_PROJECT = {
+    "specs/greeter.md": (
+        "---\nname: Greeter\nslug: greeter\nrequirements:\n  - id: FR-1\n    text: greets by name\n---\n"
+    ),
+    "src/greeter/__init__.py": "def greet(name):\n    return f'Hello, {name}!'\n",
+    "tests/test_greeter.py": (
+        "from greeter import greet\n\n\ndef test_greet(who):\n    assert greet(who) == 'Hello, Ada!'\n"
+    ),
+    "tests/conftest.py": "import pytest\n\n\n@pytest.fixture\ndef who():\n    return 'Ada'\n",
+    "pyproject.toml": '[tool.pytest.ini_options]\npythonpath = ["src"]\naddopts = "-ra --strict-markers"\n',
+}
+
+
+def test_the_commonest_layout_runs_its_own_tests_in_the_baseline(tmp_path: Path) -> None:
+    project_root = write_files(tmp_path / "greeter", _GREETER_PROJECT)
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(SPECS_PARTITION, ["greeter"])
+        result = _materialize(
+            [spec, baseline_tests], project_root, tmp_path / "work", instance, partition="greeter"
+        )
+    assert result.success
+    metadata = Materialized(result, {}, {}).metadata("baseline_tests")
+    assert (metadata["tests_found"], metadata["tests_passed"]) == (1, 1)
+    assert metadata["tests_found_by"] == FOUND_BY_TESTS_FOLDER
+    assert (
+        metadata["config_files"] == "pyproject.toml, tests/conftest.py"
+        or metadata["config_files"] == "pyproject.toml"
+    )
+    assert metadata["line_coverage_pct"] == 100.0
+
+
+# `tinydep` is a package spec2prod does not have: only the component's own environment can import it.
+_TINYDEP = "def shout(text):\n    return text.upper()\n"
+_LOUD_GREETER = {
+    "src/greeter/__init__.py": (
+        "from tinydep import shout\n\n\ndef greet(name):\n    return shout(f'Hello, {name}!')\n"
+    ),
+    "tests/test_greeter.py": (
+        "from greeter import greet\n\n\ndef test_greet(who):\n    assert greet(who) == 'HELLO, ADA!'\n"
+    ),
+    "pyproject.toml": (
+        '[project]\nname = "greeter"\nversion = "1"\ndependencies = ["tinydep==1.0"]\n\n'
+        + _GREETER_PROJECT["pyproject.toml"]
+    ),
+}
+
+
+def test_a_component_that_imports_a_third_party_package_runs_in_its_own_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheelhouse = tmp_path / "wheelhouse"
+    write_wheel(wheelhouse, "tinydep", "1.0", {"tinydep/__init__.py": _TINYDEP})
+    offline_uv(monkeypatch, wheelhouse, tmp_path / "uv-cache")
+    monkeypatch.setenv(ENV_CACHE_ENV, str(tmp_path / "envs"))
+    project_root = write_files(tmp_path / "greeter", {**_GREETER_PROJECT, **_LOUD_GREETER})
+    runs = []
+    for attempt in range(2):
+        with dg.DagsterInstance.ephemeral() as instance:
+            instance.add_dynamic_partitions(SPECS_PARTITION, ["greeter"])
+            result = _materialize(
+                [spec, baseline_tests],
+                project_root,
+                tmp_path / f"work{attempt}",
+                instance,
+                partition="greeter",
+            )
+            assert result.success
+            runs.append(Materialized(result, {}, {}).metadata("baseline_tests"))
+    assert (runs[0]["tests_passed"], runs[0]["tests_failed"]) == (1, 0)
+    assert runs[0]["dependencies_count"] == 1
+    assert (runs[0]["environment_reused"], runs[1]["environment_reused"]) == (False, True)
+    assert runs[0]["environment"] == runs[1]["environment"]
 
 
 def test_baseline_tests_metadata_has_a_row_per_test(calculator: Materialized) -> None:

@@ -3,11 +3,24 @@ not match its schema is a bug caught at once rather than a table the UI renders 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
-from spec2prod_assets.pipeline.metadata import STAGE_COLUMNS, report_metadata, sandbox_metadata, table
+from spec2prod_assets.environment import ComponentEnvironment
+from spec2prod_assets.pipeline.metadata import (
+    STAGE_COLUMNS,
+    environment_metadata,
+    layout_metadata,
+    report_metadata,
+    sandbox_metadata,
+    table,
+)
+from spec2prod_assets.pipeline.metadata import test_run_metadata as run_metadata
 from spec2prod_assets.report.timings import StageTiming, summarize
+from spec2prod_assets.testing import pytest_run
+from tests.support.layouts import layout_of
 
 SCHEMA = dg.TableSchema(columns=[dg.TableColumn("test"), dg.TableColumn("duration_s", "float")])
 
@@ -68,3 +81,41 @@ def test_sandboxed_stages_say_they_ran_in_bubblewrap(monkeypatch: pytest.MonkeyP
 def test_an_opted_out_sandbox_shows_in_the_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SPEC2PROD_SANDBOX", "off")
     assert sandbox_metadata() == {"sandbox": "off"}
+
+
+def test_a_run_without_coverage_reports_every_measure_as_zero_numbers() -> None:
+    run = pytest_run.TestRun(exit_code=5, collected=0, outcomes=(), coverage=None, duration_s=0.0)
+    metadata = run_metadata(run)
+    assert {k: metadata[k] for k in ("line_coverage_pct", "branch_coverage_pct", "total_coverage_pct")} == {
+        "line_coverage_pct": 0.0,
+        "branch_coverage_pct": 0.0,
+        "total_coverage_pct": 0.0,
+    }
+
+
+def test_the_environment_is_named_by_its_key_with_plottable_numbers() -> None:
+    environment = ComponentEnvironment(
+        python=Path("/envs/abc/bin/python"),
+        root=Path("/envs/abc"),
+        key="abc",
+        dependencies=("attrs>=23", "requests"),
+        reused=True,
+        duration_s=0.01,
+        readable_roots=(),
+    )
+    assert environment_metadata(environment) == {
+        "environment": "abc",
+        "dependencies_count": 2,
+        "environment_reused": True,
+    }
+
+
+def test_the_layout_says_how_many_tests_were_found_and_how() -> None:
+    run = pytest_run.TestRun(exit_code=5, collected=0, outcomes=(), coverage=None, duration_s=0.0)
+    layout = layout_of("src/greeter", config_files=("pyproject.toml",))
+    assert layout_metadata(layout, run) == {
+        "tests_found": 0,
+        "tests_found_by": layout.tests_found_by,
+        "test_paths": "tests",
+        "config_files": "pyproject.toml",
+    }

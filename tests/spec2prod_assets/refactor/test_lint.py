@@ -1,5 +1,6 @@
 """ruff as spec2prod runs it: violations by rule, complexity and size measured by hand; safe fixes
-applied to a copy clear the bundled example's lint debt."""
+applied to a copy clear the bundled example's lint debt; a project's own ruff config decides the rules and
+the format, one outside the tree never does."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from spec2prod_assets.refactor.lint import LINE_LENGTH, format_and_fix, lint_report
+from spec2prod_assets.refactor.lint import LINE_LENGTH, RuffConfigError, format_and_fix, lint_report
 from spec2prod_assets.runtime.processes import run_command
 from tests.conftest import DEMO_SOURCE, tree_digest, write_files
 
@@ -108,3 +109,129 @@ def test_format_and_fix_leaves_formatted_code_when_a_fix_removes_the_first_line(
     )
     format_and_fix(tree, SOURCE_PATH)
     assert _format_is_clean(tree, SOURCE_PATH)
+
+
+# 110 characters: too long for spec2prod's 100, fine under a project's 120.
+_WIDE_LINE = "WIDE = [" + ", ".join(f'"item{i:02d}"' for i in range(10)) + ", 1]\n"
+# ERA001 (commented-out code) is a rule spec2prod's defaults do not select; F401 is one they do.
+_OWN_RULES = '[lint]\nselect = ["ERA001"]\n'
+_ERA_AND_F401 = '"""Mixed."""\n\nimport os\n\n# x = 1\n' + _WIDE_LINE
+
+
+def test_a_project_ruff_toml_decides_which_rules_count(tmp_path: Path) -> None:
+    tree = write_files(tmp_path / "tree", {"ruff.toml": _OWN_RULES, f"{SOURCE_PATH}/mod.py": _ERA_AND_F401})
+    report = lint_report(tree, SOURCE_PATH)
+    assert (report.by_rule, report.config) == ({"ERA001": 1}, "ruff.toml")
+
+
+def test_a_project_without_ruff_config_gets_spec2prods_defaults(tmp_path: Path) -> None:
+    tree = write_files(tmp_path / "tree", {f"{SOURCE_PATH}/mod.py": _ERA_AND_F401})
+    report = lint_report(tree, SOURCE_PATH)
+    assert (report.by_rule, report.config) == ({"E501": 1, "F401": 1}, None)
+
+
+def test_formatting_with_the_project_line_length_keeps_its_120_wide_lines(tmp_path: Path) -> None:
+    config = "line-length = 120\n" + _OWN_RULES
+    tree = write_files(tmp_path / "tree", {"ruff.toml": config, f"{SOURCE_PATH}/mod.py": _WIDE_LINE})
+    format_and_fix(tree, SOURCE_PATH)
+    assert (tree / SOURCE_PATH / "mod.py").read_text(encoding="utf-8") == _WIDE_LINE
+
+
+def test_formatting_without_project_config_wraps_at_spec2prods_line_length(tmp_path: Path) -> None:
+    tree = write_files(tmp_path / "tree", {f"{SOURCE_PATH}/mod.py": _WIDE_LINE})
+    format_and_fix(tree, SOURCE_PATH)
+    formatted = (tree / SOURCE_PATH / "mod.py").read_text(encoding="utf-8")
+    assert max(len(line) for line in formatted.splitlines()) <= int(LINE_LENGTH)
+
+
+def test_a_pyproject_with_a_tool_ruff_table_is_the_project_config(tmp_path: Path) -> None:
+    pyproject = '[project]\nname = "shapes"\n\n[tool.ruff]\nline-length = 120\n\n[tool.ruff.lint]\n'
+    pyproject += 'select = ["ERA001"]\n'
+    tree = write_files(
+        tmp_path / "tree", {"pyproject.toml": pyproject, f"{SOURCE_PATH}/mod.py": _ERA_AND_F401}
+    )
+    report = lint_report(tree, SOURCE_PATH)
+    assert (report.by_rule, report.config) == ({"ERA001": 1}, "pyproject.toml")
+
+
+def test_a_pyproject_without_a_tool_ruff_table_leaves_the_defaults(tmp_path: Path) -> None:
+    pyproject = '[project]\nname = "shapes"\n'
+    tree = write_files(
+        tmp_path / "tree", {"pyproject.toml": pyproject, f"{SOURCE_PATH}/mod.py": _ERA_AND_F401}
+    )
+    assert lint_report(tree, SOURCE_PATH).config is None
+
+
+def test_a_ruff_config_in_a_folder_above_the_tree_is_ignored(tmp_path: Path) -> None:
+    # Read by ruff, the first would turn the counts into ERA001's; the second would stop ruff altogether.
+    write_files(tmp_path, {"ruff.toml": _OWN_RULES, "work/.ruff.toml": "line-lenght = 120\n"})
+    tree = write_files(tmp_path / "work" / "tree", {f"{SOURCE_PATH}/mod.py": _ERA_AND_F401})
+
+    report = lint_report(tree, SOURCE_PATH)
+    format_and_fix(tree, SOURCE_PATH)
+
+    assert (report.by_rule, report.config) == ({"E501": 1, "F401": 1}, None)
+    assert "import os" not in (tree / SOURCE_PATH / "mod.py").read_text(encoding="utf-8")
+
+
+def test_a_ruff_config_ruff_refuses_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    tree = write_files(
+        tmp_path / "tree", {"ruff.toml": "line-lenght = 120\n", f"{SOURCE_PATH}/mod.py": _CLEAN}
+    )
+    with pytest.raises(RuffConfigError) as refused:
+        lint_report(tree, SOURCE_PATH)
+    message = str(refused.value)
+    assert message.startswith("ruff refuses the project's ruff config ruff.toml: ")
+    assert "unknown field `line-lenght`" in message
+    assert "\n" not in message and str(tmp_path) not in message
+
+
+def test_a_pyproject_that_is_not_toml_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    tree = write_files(tmp_path / "tree", {"pyproject.toml": "[tool.ruff\n", f"{SOURCE_PATH}/mod.py": _CLEAN})
+    with pytest.raises(RuffConfigError, match=r"^pyproject.toml is not valid TOML: [^\n]+$"):
+        lint_report(tree, SOURCE_PATH)
+
+
+def test_complexity_counts_every_function_whatever_the_project_ignores(tmp_path: Path) -> None:
+    config = '[lint]\nselect = ["C901"]\nignore = ["C901"]\n[lint.per-file-ignores]\n"src/*" = ["C901"]\n'
+    silenced = _DEBT.replace("def branchy(x, seen=[]):", "def branchy(x, seen=[]):  # noqa: C901")
+    tree = write_files(tmp_path / "tree", {"ruff.toml": config, f"{SOURCE_PATH}/debt.py": silenced})
+    report = lint_report(tree, SOURCE_PATH)
+    assert (report.violations, report.complexity) == (0, 4)
+
+
+def test_format_and_fix_applies_no_unsafe_fix_even_when_the_project_config_allows_them(
+    tmp_path: Path,
+) -> None:
+    config = 'unsafe-fixes = true\n[lint]\nselect = ["E711", "F401"]\n'
+    tree = write_files(tmp_path / "tree", {"ruff.toml": config, f"{SOURCE_PATH}/debt.py": _DEBT})
+    format_and_fix(tree, SOURCE_PATH)
+    fixed = (tree / SOURCE_PATH / "debt.py").read_text(encoding="utf-8")
+    assert "import os" not in fixed and "x == None" in fixed
+
+
+def test_files_the_project_config_excludes_are_not_counted(tmp_path: Path) -> None:
+    config = 'extend-exclude = ["src/shapes/vendored.py"]\n' + _OWN_RULES
+    files = {
+        "ruff.toml": config,
+        f"{SOURCE_PATH}/mod.py": _ERA_AND_F401,
+        f"{SOURCE_PATH}/vendored.py": _ERA_AND_F401,
+    }
+    assert lint_report(write_files(tmp_path / "tree", files), SOURCE_PATH).violations == 1
+
+
+def test_the_config_nearest_the_target_wins_as_it_does_for_ruff(tmp_path: Path) -> None:
+    files = {
+        "ruff.toml": "line-lenght = 120\n",
+        "src/ruff.toml": _OWN_RULES,
+        f"{SOURCE_PATH}/mod.py": _ERA_AND_F401,
+    }
+    report = lint_report(write_files(tmp_path / "tree", files), SOURCE_PATH)
+    assert (report.by_rule, report.config) == ({"ERA001": 1}, "src/ruff.toml")
+
+
+def test_measuring_with_a_project_config_leaves_the_tree_as_it_was(tmp_path: Path) -> None:
+    tree = write_files(tmp_path / "tree", {"ruff.toml": _OWN_RULES, f"{SOURCE_PATH}/mod.py": _ERA_AND_F401})
+    before = tree_digest(tree)
+    lint_report(tree, SOURCE_PATH)
+    assert tree_digest(tree) == before

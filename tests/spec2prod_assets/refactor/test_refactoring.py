@@ -10,6 +10,7 @@ import pytest
 from spec2prod_assets.refactor.refactoring import RefactorResult, refactor_component
 from spec2prod_assets.testing import pytest_run as runner
 from tests.conftest import tree_digest, write_files
+from tests.support.layouts import layout_of
 
 SOURCE_PATH = "src/shapes"
 TESTS_PATH = "tests"
@@ -60,20 +61,14 @@ class Refactored:
     def __init__(self, tmp_path: Path, files: dict[str, str]) -> None:
         self.original = write_files(tmp_path / "original", files)
         self.work_dir = tmp_path / "work"
+        layout = layout_of(SOURCE_PATH, TESTS_PATH)
         self.baseline = runner.run_tests(
-            self.original,
-            source_path=SOURCE_PATH,
-            test_paths=[TESTS_PATH],
-            pythonpath="src",
-            output_dir=tmp_path / "baseline",
-            timeout_s=60,
+            self.original, layout, output_dir=tmp_path / "baseline", timeout_s=60
         )
         self.digest_before = tree_digest(self.original)
         self.result: RefactorResult = refactor_component(
             self.original,
-            source_path=SOURCE_PATH,
-            tests_path=TESTS_PATH,
-            pythonpath="src",
+            layout,
             baseline=self.baseline,
             work_dir=self.work_dir,
             timeout_s=60,
@@ -174,6 +169,21 @@ def test_unused_looking_re_exports_in_init_are_not_removed_so_the_api_holds(tmp_
     refactored_init = (run.work_dir / "refactored" / INIT).read_text(encoding="utf-8")
     assert "from shapes.area import rectangle, square" in refactored_init
     assert "import shapes.units" in refactored_init
+
+
+def test_formatting_that_adds_violations_under_the_project_rules_discards_the_refactor(
+    tmp_path: Path,
+) -> None:
+    # The project's formatter writes single quotes while its linter asks for double ones: a clash ruff only
+    # warns about. Formatting the code then adds Q000 violations the original did not have.
+    clash = '[lint]\nselect = ["Q000"]\n\n[format]\nquote-style = "single"\n'
+    run = Refactored(tmp_path, _component(**{"ruff.toml": clash}))
+    result = run.result
+    assert not result.kept
+    assert result.reason.startswith("discarded: lint violations rose from 0 to ")
+    assert result.reason.endswith(" under ruff.toml")
+    assert (result.api_changes, result.outcome_changes) == ((), ())
+    _assert_discarded_as_a_unit(run)
 
 
 def _assert_discarded_as_a_unit(run: Refactored) -> None:

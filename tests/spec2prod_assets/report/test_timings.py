@@ -110,3 +110,8 @@ def test_a_failed_report_write_leaves_the_previous_report_whole(
         write_json_report(summarize("run-2", _overlapping(), DIAMOND, "async"), {}, path)
     assert path.read_text(encoding="utf-8") == previous
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_the_json_report_of_a_clean_run_says_it_has_no_failures(tmp_path: Path) -> None:
+    path = write_json_report(summarize("run-1", _sequential(), DIAMOND, "sync"), {}, tmp_path / "r.json")
+    assert json.loads(path.read_text(encoding="utf-8"))["failures"] == []

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from spec2prod_assets.runtime.processes import CommandError, clean_env, run_command, run_command_async
+from spec2prod_assets.runtime.processes import (
+    CommandError,
+    clean_env,
+    python_tool,
+    run_command,
+    run_command_async,
+)
 
 SECRET_NAME = "SPEC2PROD_TEST_OPENHANDS_API_KEY"
 SECRET_VALUE = "sk-test-7f3a9c-do-not-leak"
@@ -186,3 +192,15 @@ def test_huge_output_keeps_only_a_bounded_tail(tmp_path: Path) -> None:
     assert result.ok
     assert len(result.stdout) <= 200_000
     assert result.stdout.rstrip().endswith("END")
+
+
+def test_python_tool_runs_the_module_with_the_given_interpreter() -> None:
+    assert python_tool("pytest", python=Path("/envs/abc/bin/python")) == [
+        "/envs/abc/bin/python",
+        "-m",
+        "pytest",
+    ]
+
+
+def test_python_tool_defaults_to_spec2prods_own_interpreter() -> None:
+    assert python_tool("ruff") == [sys.executable, "-m", "ruff"]

@@ -199,3 +199,45 @@ def test_opting_out_runs_unsandboxed_with_a_warning_every_time(
             )
             assert result.stdout.strip() == "ran"
     assert sum("WITHOUT the sandbox" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_a_readable_folder_under_tmp_stays_visible_and_read_only(tmp_path: Path) -> None:
+    require_sandbox()
+    kept, other, work = tmp_path / "kept", tmp_path / "other", tmp_path / "work"
+    for folder in (kept, other, work):
+        folder.mkdir()
+    (kept / "data.txt").write_text("visible")
+    (other / "data.txt").write_text("hidden")
+    code = (
+        "import sys\n"
+        "print(open(sys.argv[1]).read())\n"
+        "import os; print(os.path.exists(sys.argv[2]))\n"
+        "open(sys.argv[3], 'w').write('x')\n"
+    )
+    result = run_command(
+        _python(code, str(kept / "data.txt"), str(other / "data.txt"), str(kept / "new.txt")),
+        cwd=work,
+        timeout_s=30,
+        sandbox=Sandbox(writable=(work,), readable=(kept,)),
+    )
+    assert result.stdout.split() == ["visible", "False"]
+    assert "Read-only file system" in result.stderr
+    assert not (kept / "new.txt").exists()
+
+
+def test_a_missing_readable_folder_is_refused_by_name(tmp_path: Path) -> None:
+    require_sandbox()
+    with pytest.raises(FileNotFoundError, match="absent"):
+        run_command(
+            _python("pass"),
+            cwd=tmp_path,
+            timeout_s=30,
+            sandbox=Sandbox(writable=(tmp_path,), readable=(tmp_path / "absent",)),
+        )
+
+
+def test_a_mistyped_sandbox_setting_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPEC2PROD_SANDBOX", "of")
+
+    with pytest.raises(ValueError, match=r"^SPEC2PROD_SANDBOX='of': must be 'off' .* or 'on'"):
+        sandbox_mode()

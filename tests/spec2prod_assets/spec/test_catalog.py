@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spec2prod_assets.spec.catalog import locate_spec
+from spec2prod_assets.spec.catalog import locate_spec, project_root_of
 from spec2prod_assets.spec.model import SpecError
 
 GOOD_SPEC = "# Calc\n\n## Requirements\n- FR-1: Add two numbers.\n"
@@ -47,3 +47,35 @@ def test_a_missing_slug_names_the_broken_specs(tmp_path: Path) -> None:
 
     with pytest.raises(SpecError, match=r"no spec with slug 'nope'.*specs/broken.md:3"):
         locate_spec(root, "nope")
+
+
+def test_the_project_of_a_spec_file_is_the_parent_of_its_specs_folder(tmp_path: Path) -> None:
+    spec_file = tmp_path / "specs" / "team" / "calc.md"
+    spec_file.parent.mkdir(parents=True)
+    spec_file.write_text(GOOD_SPEC, encoding="utf-8")
+
+    assert project_root_of(spec_file) == tmp_path
+
+
+def test_the_project_of_a_folder_is_the_nearest_one_holding_specs(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "src" / "calc").mkdir(parents=True)
+
+    assert project_root_of(tmp_path / "src" / "calc") == tmp_path
+    assert project_root_of(tmp_path) == tmp_path
+    assert project_root_of(tmp_path / "specs") == tmp_path
+
+
+def test_a_relative_folder_gives_an_absolute_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "specs").mkdir()
+    monkeypatch.chdir(tmp_path / "specs")
+
+    assert project_root_of(Path(".")) == tmp_path
+
+
+def test_no_specs_folder_anywhere_gives_none(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "calc.md").write_text(GOOD_SPEC, encoding="utf-8")
+
+    assert project_root_of(tmp_path / "docs" / "calc.md") is None
+    assert project_root_of(tmp_path / "docs") is None

@@ -119,7 +119,7 @@ def test_alias_bomb_in_an_error_message_stays_short() -> None:
 
 def test_small_honest_alias_is_still_read() -> None:
     spec = parse_spec_text(
-        "---\nname: Calc\nshared: &text Add two numbers.\nrequirements: [*text]\n---\n", spec_path=SPEC_PATH
+        "---\nname: Calc\nx-shared: &text Add two numbers.\nrequirements: [*text]\n---\n", spec_path=SPEC_PATH
     )
 
     assert [r.text for r in spec.requirements] == ["Add two numbers."]

@@ -8,7 +8,15 @@ from textwrap import dedent
 
 import pytest
 
-from spec2prod_assets.spec.model import ComponentSpec, Priority, RequirementKind, SpecError, Stage
+from spec2prod_assets.spec.model import (
+    ComponentSpec,
+    CoverageKind,
+    Priority,
+    QualityGates,
+    RequirementKind,
+    SpecError,
+    Stage,
+)
 from spec2prod_assets.spec.parser import MAX_SPEC_BYTES, find_spec_files, parse_spec, parse_spec_text
 from tests.conftest import REPO_ROOT
 
@@ -94,10 +102,14 @@ def test_template_style_spec_fills_every_field() -> None:
     assert [(c.id, c.text) for c in spec.acceptance_criteria] == [
         ("AC-1", "`add(2, 3) == 5`"),
         ("AC-2", "`divide(1, 0)` raises `ValueError`"),
+        ("AC-3", "Test coverage >= 85%"),
+        ("AC-4", "No lint violations"),
     ]
     assert spec.quality_gates.coverage_threshold_pct == 85.0
+    assert spec.quality_gates.coverage_kind is CoverageKind.LINE
     assert spec.quality_gates.lint_clean is True
-    assert (spec.source_path, spec.tests_path) == ("src/calculator", "tests/calculator")
+    assert (spec.source_path, spec.tests_path) == ("src/calculator", None)
+    assert spec.owners == ("platform-team",)
     assert spec.spec_path == SPEC_PATH
 
 
@@ -193,10 +205,12 @@ def test_defaults_when_the_spec_names_only_what_it_must() -> None:
     spec = parse("# Tiny Tool\n\n## Requirements\n- It works.\n")
 
     assert (spec.name, spec.slug, spec.version) == ("Tiny Tool", "tiny_tool", "0.1.0")
-    assert (spec.source_path, spec.tests_path) == ("src/tiny_tool", "tests/tiny_tool")
-    assert spec.target_stage is Stage.PRODUCTION
-    assert spec.quality_gates.coverage_threshold_pct == 80.0
-    assert spec.quality_gates.lint_clean is True
+    assert (spec.source_path, spec.tests_path) == ("src/tiny_tool", None)
+    assert spec.target_stage is Stage.STAGING  # production only when the spec says so
+    assert spec.quality_gates == QualityGates(
+        coverage_threshold_pct=80.0, coverage_kind=CoverageKind.LINE, lint_clean=False
+    )
+    assert (spec.allow_no_tests, spec.dependencies, spec.owners) == (False, (), ())
     assert spec.requirements[0].priority is Priority.MUST
 
 
@@ -337,19 +351,20 @@ def test_coverage_threshold_phrasings(line: str) -> None:
     assert spec.quality_gates.coverage_threshold_pct == 85.0
 
 
-def test_branch_coverage_is_not_taken_for_the_line_coverage_gate() -> None:
+def test_branch_coverage_in_prose_sets_a_branch_coverage_gate() -> None:
     spec = parse("# Calc\n## Requirements\n- Add.\n## Success Criteria\n- Branch coverage >= 50%\n")
 
-    assert spec.quality_gates.coverage_threshold_pct == 80.0
+    assert spec.quality_gates.coverage_threshold_pct == 50.0
+    assert spec.quality_gates.coverage_kind is CoverageKind.BRANCH
 
 
-def test_line_and_branch_coverage_in_one_criterion_take_the_line_coverage() -> None:
-    spec = parse(
+def test_line_and_branch_thresholds_in_one_spec_are_an_error_not_a_choice() -> None:
+    error = spec_error(
         "# Calc\n## Requirements\n- Add.\n## Success Criteria\n"
         "- Branch coverage >= 60% and line coverage >= 90%\n"
     )
 
-    assert spec.quality_gates.coverage_threshold_pct == 90.0
+    assert_error(error, 5, "coverage threshold is given twice", "60.0 (line 5)", "keep one")
 
 
 def test_coverage_threshold_as_a_bold_field() -> None:
@@ -379,7 +394,7 @@ def test_bold_fields_in_a_metadata_section_are_read() -> None:
 
 
 def test_bold_labels_in_unrelated_sections_are_not_fields() -> None:
-    spec = parse("# Calc\n## Requirements\n- Add.\n## Dependencies\n- **Source:** PyPI\n")
+    spec = parse("# Calc\n## Requirements\n- Add.\n## Notes\n- **Source:** PyPI\n")
 
     assert spec.source_path == "src/calc"
 

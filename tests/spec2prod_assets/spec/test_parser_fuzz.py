@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spec2prod_assets.spec.draft import FIELD_ALIASES
 from spec2prod_assets.spec.model import ComponentSpec, SpecError
 from spec2prod_assets.spec.parser import PARSER_FAULT, parse_spec_text
+from spec2prod_assets.spec.schema import KEY_SPELLINGS
 from tests.conftest import REPO_ROOT
 
 SPEC_PATH = "specs/fuzz.md"
@@ -52,8 +52,11 @@ def add(a: float, b: float) -> float: ...
 - [ ] `divide(1, 0)` raises `ValueError`
 
 ## Success Criteria
-- Test coverage >= 85% and branch coverage >= 70%
+- Test coverage >= 85% and branch coverage >= 85%
 - No lint violations
+
+## Dependencies
+- `requests>=2.31`: HTTP calls
 """
 SEEDS = [*BUNDLED, TEMPLATE]
 
@@ -104,6 +107,11 @@ AWKWARD_SCALARS = [
     "../x",
     "/abs",
     "src/x",
+    "0.8",
+    "1.0",
+    "[requests>=2, 'python>=3']",
+    "[alice, bob]",
+    "branch",
 ]
 BODY_LINES = [
     "# Calc",
@@ -116,6 +124,24 @@ BODY_LINES = [
     "## API",
     "## Overview",
     "## Metadata",
+    "## Dependencies",
+    "## Definition of Done",
+    "## Quality Gates",
+    "- requests>=2.31",
+    "- not a requirement",
+    "- python>=3.11",
+    "- None",
+    "**Owner:** alice, bob",
+    "**Dependencies:** click, requests>=2,<3",
+    "**Sorce Path:** lib",
+    "**Note:** prose",
+    "**Allow No Tests:** yes",
+    "**Coverage Kind:** branch",
+    "- branch coverage >= 70%",
+    "- line coverage >= 70%",
+    "- coverage of at least ninety percent",
+    "- coverage >= 0.8",
+    "- No new lint violations",
     "- FR-1: Add.",
     "- FR-1: Add again.",
     "- NFR-2: Fast (Must)",
@@ -158,7 +184,7 @@ def _front_matter_line(key: str, value: str) -> str:
 front_matter = st.lists(
     st.builds(
         _front_matter_line,
-        st.sampled_from([*FIELD_ALIASES, "requirements", "acceptance_criteria", "api", "created", "a"]),
+        st.sampled_from([*KEY_SPELLINGS, "created", "a", "x-team", "coverge_threshold"]),
         st.one_of(st.sampled_from(AWKWARD_SCALARS), st.text(max_size=30)),
     ),
     max_size=8,

@@ -11,6 +11,7 @@ import pytest
 
 from spec2prod_assets.testing import pytest_run as runner
 from tests.conftest import write_files
+from tests.support.layouts import layout_of
 
 SOURCE_PATH = "src/shapes"
 
@@ -49,14 +50,7 @@ def _component(tree: Path, **tests: str) -> Path:
 
 
 def _run(tree: Path, output_dir: Path, *, timeout_s: float = 60.0) -> runner.TestRun:
-    return runner.run_tests(
-        tree,
-        source_path=SOURCE_PATH,
-        test_paths=["tests"],
-        pythonpath="src",
-        output_dir=output_dir,
-        timeout_s=timeout_s,
-    )
+    return runner.run_tests(tree, layout_of(SOURCE_PATH), output_dir=output_dir, timeout_s=timeout_s)
 
 
 def test_all_tests_pass(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from spec2prod_assets.generation.protocol import (
 )
 from spec2prod_assets.generation.protocol import TestGenerator as GeneratorProtocol
 from spec2prod_assets.testing import pytest_run as test_runner
+from tests.support.layouts import layout_of
 
 PACKAGE = "tiny"
 SOURCE_PATH = f"src/{PACKAGE}"
@@ -107,12 +108,7 @@ def test_submit_returns_at_once_and_collect_gives_one_runnable_pytest_file(tmp_p
     assert "def test_" in content
     (tree / path).write_text(content)
     run = test_runner.run_tests(
-        tree,
-        source_path=SOURCE_PATH,
-        test_paths=[path],
-        pythonpath="src",
-        output_dir=tmp_path / "results",
-        timeout_s=60,
+        tree, layout_of(SOURCE_PATH), test_paths=[path], output_dir=tmp_path / "results", timeout_s=60
     )
     assert run.passed >= 1 and run.failed == 0
     assert run.coverage is not None

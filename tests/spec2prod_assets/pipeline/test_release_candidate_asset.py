@@ -1,0 +1,154 @@
+"""`release_candidate` materialized by Dagster on a copy of the bundled example: the JUnit XML artifact,
+the project's own tests counted, the environment that ran them, and the gates that say what they measured.
+
+Everything upstream is real except the generator, a fake that returns one good test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from textwrap import dedent
+
+import dagster as dg
+import pytest
+
+from resources.artifact_io import ArtifactIOManager
+from resources.project import ProjectResource
+from spec2prod_assets.environment.builder import ENV_CACHE_ENV
+from spec2prod_assets.pipeline.assets import (
+    baseline_tests,
+    generated_tests,
+    refactored_code,
+    release_candidate,
+    spec,
+)
+from spec2prod_assets.pipeline.checks import COVERAGE_MEETS_THRESHOLD, EXISTING_TESTS_RAN
+from spec2prod_assets.pipeline.partitions import specs_partitions
+from spec2prod_assets.release.bundle import verify_bundle
+from tests.conftest import copy_demo
+from tests.spec2prod_assets.environment.local_wheels import offline_uv, write_wheel
+from tests.support.fake_generators import OneFileGenerator, Script
+
+PARTITION = "calculator"
+GOOD_TEST = dedent(
+    """\
+    import pytest
+
+    from calculator import divide
+
+
+    def test_divide_by_zero_raises_value_error():
+        with pytest.raises(ValueError):
+            divide(1, 0)
+    """
+)
+
+
+def _materialize(project_root: Path, work_dir: Path) -> dg.ExecuteInProcessResult:
+    project = ProjectResource(root=str(project_root), work_dir=str(work_dir), test_timeout_s=120.0)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(specs_partitions.name, [PARTITION])
+    return dg.materialize(
+        [spec, baseline_tests, generated_tests, refactored_code, release_candidate],
+        partition_key=PARTITION,
+        instance=instance,
+        resources={
+            "project": project,
+            "io_manager": ArtifactIOManager(project=project),
+            "test_generator": OneFileGenerator(
+                name="one-good-test", content=GOOD_TEST, default_script=Script()
+            ),
+        },
+        run_config={
+            "ops": {
+                "generated_tests": {
+                    "config": {"poll_interval_s": 0.05, "deadline_s": 60.0, "reliability_runs": 1}
+                }
+            }
+        },
+        raise_on_error=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def materialized(tmp_path_factory: pytest.TempPathFactory) -> dg.ExecuteInProcessResult:
+    base = tmp_path_factory.mktemp("release")
+    return _materialize(copy_demo(base / "demo"), base / "work")
+
+
+def _release_metadata(result: dg.ExecuteInProcessResult) -> dict[str, object]:
+    [event] = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("release_candidate")
+    ]
+    return {key: value.value for key, value in event.materialization.metadata.items()}
+
+
+def _check(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
+    [check] = [c for c in result.get_asset_check_evaluations() if c.check_name == name]
+    return check
+
+
+def test_the_release_suite_leaves_a_junit_xml_artifact(materialized: dg.ExecuteInProcessResult) -> None:
+    metadata = _release_metadata(materialized)
+    junit = Path(str(metadata["junit_xml"]))
+    names = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
+    assert "test_divide_by_zero_raises_value_error" in names
+    assert len(names) == metadata["tests_passed"]
+
+
+def test_the_projects_own_tests_ran_in_the_release_and_the_gate_says_so(
+    materialized: dg.ExecuteInProcessResult,
+) -> None:
+    metadata = _release_metadata(materialized)
+    assert metadata["existing_tests_ran"] == 2
+    check = _check(materialized, EXISTING_TESTS_RAN)
+    assert check.passed
+    assert check.description == "2 of the project's own tests ran (found by the tests/<component> folder)"
+
+
+def test_the_release_records_its_environment_and_all_three_coverage_measures(
+    materialized: dg.ExecuteInProcessResult,
+) -> None:
+    metadata = _release_metadata(materialized)
+    assert isinstance(metadata["environment"], str) and metadata["dependencies_count"] == 0
+    assert metadata["environment_reused"] is True  # the baseline built it moments before
+    for key in ("line_coverage_pct", "branch_coverage_pct", "total_coverage_pct"):
+        assert isinstance(metadata[key], float), key
+    check = _check(materialized, COVERAGE_MEETS_THRESHOLD)
+    assert check.metadata["coverage_kind"].value == "line"
+    value = check.metadata["coverage_pct"].value
+    assert value == metadata["line_coverage_pct"]
+    verdict = "meets" if check.passed else "is below"
+    assert check.description == f"line coverage {value:.2f}% {verdict} the spec's 80%"
+
+
+def test_a_project_whose_tests_are_gone_fails_the_release_at_existing_tests_ran(tmp_path: Path) -> None:
+    project_root = copy_demo(tmp_path / "demo")
+    shutil.rmtree(project_root / "tests")
+    result = _materialize(project_root, tmp_path / "work")
+    assert not result.success
+    check = _check(result, EXISTING_TESTS_RAN)
+    assert not check.passed
+    assert "none of the project's own tests ran" in (check.description or "")
+
+
+def test_the_bundle_records_the_components_dependencies_and_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_wheel(tmp_path / "wheelhouse", "tinydep", "1.0", {"tinydep/__init__.py": "VALUE = 1\n"})
+    offline_uv(monkeypatch, tmp_path / "wheelhouse", tmp_path / "uv-cache")
+    monkeypatch.setenv(ENV_CACHE_ENV, str(tmp_path / "envs"))
+    project_root = copy_demo(tmp_path / "demo")
+    (project_root / "requirements.txt").write_text("tinydep==1.0\n")
+    (project_root / "pyproject.toml").write_text("[tool.coverage.report]\nshow_missing = true\n")
+
+    metadata = _release_metadata(_materialize(project_root, tmp_path / "work"))
+
+    manifest = verify_bundle(Path(str(metadata["bundle"])), str(metadata["bundle_sha256"]))
+    assert manifest.dependencies == ("tinydep==1.0",)
+    assert metadata["dependencies_count"] == 1
+    assert manifest.config_files == ("pyproject.toml",) and "pyproject.toml" in manifest.files

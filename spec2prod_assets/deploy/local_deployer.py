@@ -11,6 +11,8 @@ killed after it leaves a release that nothing treats as healthy, and the next de
 from __future__ import annotations
 
 import os
+import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +26,9 @@ from spec2prod_assets.deploy.model import (
 from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore, mark_bad_or_say_why
 from spec2prod_assets.deploy.store_backed import NewRelease, StoreBackedDeployer
 from spec2prod_assets.environment import ensure_environment
+from spec2prod_assets.project.pytest_config import read_pytest_config
 from spec2prod_assets.release.bundle import ReleaseManifest, read_manifest, unpack_bundle
-from spec2prod_assets.runtime.processes import clean_env, python_tool, run_command
+from spec2prod_assets.runtime.processes import CommandResult, clean_env, python_tool, run_command
 from spec2prod_assets.runtime.sandbox import Sandbox
 from spec2prod_assets.storage.working_copies import import_root
 
@@ -44,8 +47,11 @@ class PytestHealthCheck:
     tests exercise the deployed files, never the source tree. They run with the interpreter of the
     component's own environment, built (or reused) from the dependencies the manifest records, so a
     release that needs a third-party package is checked with it, and never with spec2prod's packages.
-    `-c os.devnull` keeps pytest from picking up a configuration file from the folders above the deploy
-    root.
+    The project's pytest configuration travels in the bundle and is used as it was in the candidate
+    (`-c` names it; without one an empty configuration, so nothing above the deploy root is read). The
+    tests run from the release folder, as they ran from the project, and it stays read-only: what the
+    project's own options would write there (a JUnit report, coverage data) is turned off or sent to the
+    sandbox's private /tmp.
     """
 
     def __init__(
@@ -73,31 +79,35 @@ class PytestHealthCheck:
         environment = ensure_environment(
             manifest.dependencies, cache_root=self.env_cache_root, timeout_s=self.env_timeout_s
         )
+        config = read_pytest_config(release_dir).path
         args = [
             *python_tool("pytest", python=environment.python),
             "-q",
             "-p",
             "no:cacheprovider",
             "-c",
-            os.devnull,
+            str(release_dir / config) if config else os.devnull,
             "--rootdir",
             str(release_dir),
+            # After the project's addopts, so these win: nothing may be written into the release.
+            "--no-cov",
+            f"--junitxml={Path(tempfile.gettempdir()) / f'spec2prod-health-{uuid.uuid4().hex}.xml'}",
             *manifest.health_tests,
         ]
         env = clean_env({"PYTHONPATH": str(release_dir / import_root(manifest.source_path))})
-        return check_with_retries(
+
+        def check_once() -> CommandResult:
             # The release's own tests are untrusted code run beside the live release: sandboxed, with
             # the release folder read-only, so a health check can never change what it checks.
-            lambda: run_command(
+            return run_command(
                 args,
                 cwd=release_dir,
                 timeout_s=self.timeout_s,
                 env=env,
                 sandbox=Sandbox(writable=(), readable=environment.readable_roots),
-            ),
-            attempts=self.attempts,
-            interval_s=self.interval_s,
-        )
+            )
+
+        return check_with_retries(check_once, attempts=self.attempts, interval_s=self.interval_s)
 
 
 class LocalReleaseDeployer(StoreBackedDeployer):

@@ -12,7 +12,7 @@ PROJECT_ROOT := $(abspath $(SPEC2PROD_PROJECT_ROOT))
 SPECS ?= $(PROJECT_ROOT)/specs/*.md
 PORT ?= 3000
 
-.PHONY: install run dev test test-fast lint typecheck validate clean browser-deps openhands-deps system-deps bench
+.PHONY: install run dev test test-fast lint typecheck validate clean browser-deps openhands-deps system-deps real-projects bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,9 @@ dev: install system-deps $(DAGSTER_HOME_DIR)/dagster.yaml
 
 ## test: lint, types, definitions, then the whole suite (what CI runs): unit, e2e with the real
 ## dagster CLI, dagster dev and Chromium, and the real OpenHands agent server
-test: install system-deps browser-deps openhands-deps lint typecheck validate
-	OPENHANDS_REAL_REQUIRED=1 SPEC2PROD_BROWSER_REQUIRED=1 SPEC2PROD_SANDBOX_REQUIRED=1 $(BIN)/python -m pytest -q
+test: install system-deps browser-deps openhands-deps real-projects lint typecheck validate
+	OPENHANDS_REAL_REQUIRED=1 SPEC2PROD_BROWSER_REQUIRED=1 SPEC2PROD_SANDBOX_REQUIRED=1 SPEC2PROD_REAL_PROJECTS_REQUIRED=1 \
+		$(BIN)/python -m pytest -q
 
 ## test-fast: unit tests only, for everyday work (no dagster dev, no browser, no agent server)
 test-fast: install system-deps
@@ -56,6 +57,11 @@ browser-deps:
 ## openhands-deps: a Python 3.12 venv with the real OpenHands agent server, for its tests
 openhands-deps:
 	bash scripts/openhands_venv.sh
+
+## real-projects: two PyPI packages with their own suites and a wheel for the greeter fixture, pinned and
+## hash-checked, into .cache/ (git-ignored) for tests/real_projects (silent when present)
+real-projects: install
+	PYTHON=$(BIN)/python bash scripts/fetch_real_projects.sh
 
 ## bench: benchmarks (run by hand; they print ratios measured side by side)
 bench: install

@@ -134,11 +134,30 @@ def _test_paths(project_root: Path, spec: ComponentSpec, config: PytestConfig) -
         found, found_by = [f"{DEFAULT_TESTS_FOLDER}/{spec.slug}"], FOUND_BY_SLUG_FOLDER
     elif (project_root / DEFAULT_TESTS_FOLDER).is_dir():
         found, found_by = [DEFAULT_TESTS_FOLDER], FOUND_BY_TESTS_FOLDER
+    beside: list[str] = []
     covered = any(p == spec.source_path or is_inside_folder(spec.source_path, p) for p in found)
     if not covered and _has_test_files(project_root / spec.source_path, config.python_files):
-        found.append(spec.source_path)
+        beside.append(spec.source_path)
+    if not configured:
+        # Without testpaths pytest collects from the root down: a module's test file beside its package
+        # (`inflection/` + `test_inflection.py`) is one of the project's tests.
+        beside += _test_files_in(project_root, import_root(spec.source_path), config.python_files)
+    if beside:
+        found += beside
         found_by = f"{found_by} + {FOUND_BY_SOURCE}" if found_by else FOUND_BY_SOURCE
     return _outermost(found), found_by or FOUND_NOTHING
+
+
+def _test_files_in(project_root: Path, folder: str, patterns: tuple[str, ...]) -> list[str]:
+    """The test files directly in `folder` (not below it), as paths relative to the project root."""
+    base = project_root / folder
+    if not base.is_dir():
+        return []
+    return sorted(
+        PurePosixPath(folder, path.name).as_posix().removeprefix("./")
+        for path in base.iterdir()
+        if path.is_file() and any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
+    )
 
 
 def _configured_testpaths(project_root: Path, config: PytestConfig) -> list[str]:

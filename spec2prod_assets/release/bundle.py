@@ -83,7 +83,9 @@ class ReleaseManifest(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _health_tests_default_to_tests_path(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data.get("health_tests") and "tests_path" in data:
+        # Only when none are named: an empty list is a candidate without tests, which its gates refuse
+        # with their own reason (the bundle must still be built for them to be evaluated).
+        if isinstance(data, dict) and data.get("health_tests") is None and "tests_path" in data:
             return {**data, "health_tests": (data["tests_path"],)}
         return data
 

@@ -130,6 +130,35 @@ def test_the_projects_python_files_setting_decides_what_counts_as_a_test_next_to
     assert resolve_layout(tmp_path, _spec()).test_paths == ("src/greeter",)
 
 
+def test_a_test_module_beside_a_package_at_the_root_is_found_as_pytest_finds_it(tmp_path: Path) -> None:
+    """inflection's layout: `inflection/` and `test_inflection.py` side by side, no config, no tests/."""
+    write_files(
+        tmp_path,
+        {
+            "inflection/__init__.py": "def camelize(s):\n    return s.title()\n",
+            "test_inflection.py": "import inflection\n\n\ndef test_camelize():\n    assert inflection\n",
+            "setup.py": "",
+        },
+    )
+    layout = resolve_layout(tmp_path, _spec(source_path="inflection"))
+    assert layout.test_paths == ("test_inflection.py",)
+    assert layout.tests_found_by == FOUND_BY_SOURCE
+    assert layout.tests_path == "tests"
+
+
+def test_a_test_module_beside_the_package_is_not_taken_when_testpaths_say_otherwise(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            **GREETER,
+            "src/test_stray.py": "",
+            "checks/test_more.py": "",
+            "pytest.ini": "[pytest]\ntestpaths = checks\n",
+        },
+    )
+    assert resolve_layout(tmp_path, _spec()).test_paths == ("checks",)
+
+
 def test_no_tests_anywhere_says_where_it_looked(tmp_path: Path) -> None:
     write_files(tmp_path, GREETER)
     layout = resolve_layout(tmp_path, _spec())

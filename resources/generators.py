@@ -80,6 +80,22 @@ class OpenHandsResource(dg.ConfigurableResource):
         return OpenHandsGenerator(settings, log=dg.get_dagster_logger(__name__))
 
 
+CROSSHAIR_TIME_BUDGET_ENV = "SPEC2PROD_CROSSHAIR_TIME_BUDGET_S"
+CROSSHAIR_PER_CONDITION_ENV = "SPEC2PROD_CROSSHAIR_PER_CONDITION_S"
+
+
+def crosshair_from_env() -> CrossHairGeneratorResource:
+    """The built-in generator, its budgets from the environment where set: a large project's exploration
+    (or a CI job with minutes to spare) needs a different budget than the bundled example."""
+    budget = env_float(CROSSHAIR_TIME_BUDGET_ENV, at_least=0.0, strictly=True, unit="seconds")
+    per_condition = env_float(CROSSHAIR_PER_CONDITION_ENV, at_least=0.0, strictly=True, unit="seconds")
+    defaults = CrossHairGeneratorResource()
+    return CrossHairGeneratorResource(
+        time_budget_s=defaults.time_budget_s if budget is None else budget,
+        per_condition_timeout_s=defaults.per_condition_timeout_s if per_condition is None else per_condition,
+    )
+
+
 def openhands_from_env() -> OpenHandsResource | None:
     """The resource configured from OPENHANDS_* variables, or None when OPENHANDS_URL is unset.
 

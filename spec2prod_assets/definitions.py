@@ -9,7 +9,7 @@ import dagster as dg
 
 from resources.artifact_io import ArtifactIOManager
 from resources.deployers import deployer_from_env
-from resources.generators import CrossHairGeneratorResource, openhands_from_env
+from resources.generators import crosshair_from_env, openhands_from_env
 from resources.project import ProjectResource
 from sensors import spec_sensor_from_env
 from spec2prod_assets.pipeline import assets
@@ -28,7 +28,7 @@ defs = dg.Definitions(
         "project": project,
         "io_manager": ArtifactIOManager(project=project),
         # OpenHands when OPENHANDS_URL is set; otherwise the built-in generator, which needs no service.
-        "test_generator": openhands_from_env() or CrossHairGeneratorResource(),
+        "test_generator": openhands_from_env() or crosshair_from_env(),
         # The local release folders unless SPEC2PROD_DEPLOYER=command (docs/deployers.md).
         "deployer": deployer_from_env(project),
     },

@@ -161,6 +161,7 @@ def refactor_metadata(result: RefactorResult) -> MetadataDict:
         "files_changed": result.files_changed,
         "lint_violations_before": result.lint_before.violations,
         "lint_violations_after": result.lint_after.violations,
+        "lint_rules": result.lint_before.rules,
         "complexity_before": result.lint_before.complexity,
         "complexity_after": result.lint_after.complexity,
         "lines_of_code_before": result.lint_before.lines_of_code,
@@ -233,6 +234,8 @@ def release_metadata(candidate: ReleaseCandidate) -> MetadataDict:
         "tests_found_by": candidate.tests_found_by,
         **({"junit_xml": dg.MetadataValue.path(candidate.junit_xml)} if candidate.junit_xml else {}),
         "lint_violations": candidate.lint.violations,
+        "lint_violations_baseline": candidate.lint_baseline.violations,
+        "lint_rules": candidate.lint.rules,
         "generated_tests_included": candidate.generated_tests_included,
     }
 

@@ -158,6 +158,6 @@ def test_sensor_page_shows_the_running_spec_sensor(
 ) -> None:
     open_page(page, dagster_dev, f"/locations/{dagster_dev.location_name}/sensors/spec_sensor")
 
-    expect(page.get_by_text("Runs each new or changed spec in the project's specs/ folder once")).to_be_visible()
+    expect(page.get_by_text("Runs each new or changed spec in the project's specs/ folder")).to_be_visible()
     expect(page.get_by_role("switch").or_(page.get_by_role("checkbox")).first).to_be_checked()
     assert screenshot(page, screenshots, "sensor_page").stat().st_size > 0

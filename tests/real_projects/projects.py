@@ -112,6 +112,10 @@ def cli_env(dagster_home: Path, env_cache: Path) -> dict[str, str]:
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": str(WHEELHOUSE),
         "PYTHONUNBUFFERED": "1",
+        # CrossHair explores each module for at most this long: enough to find gaps in a real project's
+        # code, bounded so three projects fit in CI's minutes.
+        "SPEC2PROD_CROSSHAIR_TIME_BUDGET_S": "40",
+        "SPEC2PROD_CROSSHAIR_PER_CONDITION_S": "1",
     }
 
 

@@ -3,7 +3,15 @@ tests/spec2prod_assets/generation/backends/test_crosshair.py."""
 
 from __future__ import annotations
 
-from resources.generators import CrossHairGeneratorResource
+import pytest
+
+from resources.env_vars import EnvVarError
+from resources.generators import (
+    CROSSHAIR_PER_CONDITION_ENV,
+    CROSSHAIR_TIME_BUDGET_ENV,
+    CrossHairGeneratorResource,
+    crosshair_from_env,
+)
 from spec2prod_assets.generation.backends.crosshair import CrossHairGenerator
 from spec2prod_assets.generation.protocol import TestGenerator as GeneratorProtocol
 
@@ -23,3 +31,20 @@ def test_each_generator_is_fresh_so_runs_do_not_share_tasks() -> None:
     resource = CrossHairGeneratorResource()
 
     assert resource.get_generator() is not resource.get_generator()
+
+
+def test_the_budgets_come_from_the_environment_where_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CROSSHAIR_TIME_BUDGET_ENV, "45")
+    monkeypatch.delenv(CROSSHAIR_PER_CONDITION_ENV, raising=False)
+
+    resource = crosshair_from_env()
+
+    assert resource.time_budget_s == 45.0
+    assert resource.per_condition_timeout_s == CrossHairGeneratorResource().per_condition_timeout_s
+
+
+def test_a_malformed_budget_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CROSSHAIR_PER_CONDITION_ENV, "2s")
+
+    with pytest.raises(EnvVarError, match=rf"^{CROSSHAIR_PER_CONDITION_ENV}='2s': "):
+        crosshair_from_env()

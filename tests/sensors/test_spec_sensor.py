@@ -223,9 +223,7 @@ def test_changed_spec_requests_one_run_with_a_new_run_key(two_specs: Project) ->
     assert tick.run_keys[0] not in first.run_keys
     assert tick.added_partitions == []  # the partition exists already
     assert tick.entries["specs/text_stats.md"] == first.entries["specs/text_stats.md"]
-    assert "Spec specs/calculator.md changed: requesting spec_to_staging for partition" in tick.logged(
-        "INFO"
-    )
+    assert "Spec specs/calculator.md changed: requesting spec_to_staging for partition" in tick.logged("INFO")
 
 
 def test_touched_but_unchanged_spec_does_not_run(two_specs: Project) -> None:

@@ -42,7 +42,7 @@ def summary_lines(result: WorkflowResult) -> list[str]:
         "  "
         + ", ".join(f"{len(names)} {status}" for status, names in counts.items())
         + f"; wall {t.wall_s:.2f}s, stages {t.sum_stage_s:.2f}s, critical path {t.critical_path_s:.2f}s, "
-        f"saved by parallelism {t.parallel_savings_s:.2f}s",
+        f"saved by parallelism {t.parallel_savings_s:.2f}s, orchestration overhead {t.overhead_s:.2f}s",
     ]
     if counts.get("skipped"):
         lines.append(f"  not run: {', '.join(counts['skipped'])}")

@@ -275,6 +275,7 @@ def report_metadata(summary: TimingSummary) -> MetadataDict:
         "sum_stage_s": summary.sum_stage_s,
         "critical_path_s": summary.critical_path_s,
         "parallel_savings_s": summary.parallel_savings_s,
+        "overhead_s": summary.overhead_s,
         "critical_path": " -> ".join(summary.critical_path),
         "stages": table(STAGE_COLUMNS, summary.stage_rows()),
     }

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from spec2prod_assets.storage.atomic_files import write_text_atomically
 
@@ -43,6 +43,11 @@ class TimingSummary(BaseModel):
     sum_stage_s: float
     critical_path_s: float
     parallel_savings_s: float
+    overhead_s: float = Field(
+        default=0.0,
+        description="Wall time minus the critical path: what orchestration (step launches, hand-offs) "
+        "cost beyond the work no executor can avoid.",
+    )
     critical_path: tuple[str, ...]
     stages: tuple[StageTiming, ...]
 
@@ -94,6 +99,7 @@ def summarize(
         sum_stage_s=round(total, 3),
         critical_path_s=round(path_s, 3),
         parallel_savings_s=round(max(0.0, total - busy_time(stages)), 3),
+        overhead_s=round(max(0.0, wall - path_s), 3),
         critical_path=tuple(path),
         stages=tuple(stages),
     )

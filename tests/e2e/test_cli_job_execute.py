@@ -51,6 +51,7 @@ CONTRACT = {
         "sum_stage_s",
         "critical_path_s",
         "parallel_savings_s",
+        "overhead_s",
     },
 }
 

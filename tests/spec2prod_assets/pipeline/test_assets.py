@@ -257,8 +257,9 @@ def test_the_project_is_not_touched(calculator: Materialized) -> None:
 def test_workflow_report_metadata_has_the_timing_summary(calculator: Materialized) -> None:
     metadata = calculator.metadata("workflow_report")
     assert metadata["execution_mode"] in ("async", "sync")
-    for key in ("wall_s", "sum_stage_s", "critical_path_s", "parallel_savings_s", "duration_s"):
+    for key in ("wall_s", "sum_stage_s", "critical_path_s", "parallel_savings_s", "overhead_s", "duration_s"):
         assert isinstance(metadata[key], float), key
+    assert metadata["overhead_s"] == pytest.approx(metadata["wall_s"] - metadata["critical_path_s"], abs=0.01)
     stages_table = metadata["stages"]
     assert isinstance(stages_table, list)
     stages = {row["stage"] for row in stages_table}

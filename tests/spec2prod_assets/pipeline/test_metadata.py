@@ -61,6 +61,7 @@ def test_the_report_metadata_carries_the_contract_keys_and_a_typed_stage_table()
         "sum_stage_s",
         "critical_path_s",
         "parallel_savings_s",
+        "overhead_s",
         "critical_path",
         "stages",
     ]

@@ -60,6 +60,17 @@ def test_gaps_between_sequential_stages_do_not_count_as_savings_or_hide_overlap(
     assert summarize("run-1", spaced_out, DIAMOND, "sync").parallel_savings_s == 0.0
 
 
+def test_the_gaps_the_executor_leaves_between_steps_are_the_overhead() -> None:
+    """load 0-1, then 1 s to launch the next steps, slow 2-5 beside fast 2-4, 1 s more, merge 6-7: the
+    critical path is 1 + 3 + 1 = 5 s of work in 7 s of wall time, 2 s spent between steps."""
+    with_gaps = [_stage("load", 0, 1), _stage("slow", 2, 5), _stage("fast", 2, 4), _stage("merge", 6, 7)]
+    assert summarize("run-1", with_gaps, DIAMOND, "async").overhead_s == pytest.approx(2.0)
+
+
+def test_steps_back_to_back_have_no_overhead() -> None:
+    assert summarize("run-1", _overlapping(), DIAMOND, "async").overhead_s == 0.0
+
+
 def test_a_run_without_finished_stages_summarizes_to_zeros() -> None:
     summary = summarize("run-1", [], DIAMOND, "sync")
     assert (summary.wall_s, summary.sum_stage_s, summary.parallel_savings_s, summary.stages) == (0, 0, 0, ())

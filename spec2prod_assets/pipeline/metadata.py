@@ -49,6 +49,7 @@ STAGE_COLUMNS = _schema(
     ("start_s", "float"),
     ("end_s", "float"),
     ("duration_s", "float"),
+    ("launch_s", "float"),
     ("on_critical_path", "bool"),
 )
 

@@ -31,17 +31,38 @@ NOT_STARTED = StepOutcome(status="skipped", duration_s=0.0)
 def stage_timings(
     instance: dg.DagsterInstance, run_id: str, *, exclude: Sequence[str] = ()
 ) -> list[StageTiming]:
-    """Finished steps of `run_id` with their start and end (epoch seconds)."""
+    """Finished steps of `run_id`: start and end (epoch seconds) and how long each took to launch."""
+    launches = step_launch_times(instance, run_id)
     return [
         StageTiming(
             stage=stat.step_key,
             start=stat.start_time,
             end=stat.end_time,
             status=stat.status.value if stat.status else "unknown",
+            launch_s=launches.get(stat.step_key, 0.0),
         )
         for stat in instance.get_run_step_stats(run_id)
         if stat.start_time is not None and stat.end_time is not None and stat.step_key not in exclude
     ]
+
+
+def step_launch_times(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """Seconds from a step's worker starting to the step starting, per step: the price of a step boundary
+    under the multiprocess executor (a new process, imports, the instance). In-process steps have no
+    worker, so they are absent (they launch for free)."""
+    kinds = {dg.DagsterEventType.STEP_WORKER_STARTING, dg.DagsterEventType.STEP_START}
+    first: dict[tuple[str, str], float] = {}
+    for record in instance.get_records_for_run(run_id, of_type=kinds).records:
+        entry = record.event_log_entry
+        if entry.step_key is None or entry.dagster_event is None:
+            continue
+        first.setdefault((entry.step_key, entry.dagster_event.event_type_value), entry.timestamp)
+    starting, started = dg.DagsterEventType.STEP_WORKER_STARTING.value, dg.DagsterEventType.STEP_START.value
+    return {
+        step: round(max(0.0, first[(step, started)] - at), 3)
+        for (step, kind), at in first.items()
+        if kind == starting and (step, started) in first
+    }
 
 
 def step_outcomes(instance: dg.DagsterInstance, run_id: str) -> dict[str, StepOutcome]:

@@ -26,6 +26,7 @@ class StageTiming(BaseModel):
     start: float
     end: float
     status: str
+    launch_s: float = 0.0  # worker start to step start: what the step boundary cost before any work
 
     @property
     def duration_s(self) -> float:
@@ -61,6 +62,7 @@ class TimingSummary(BaseModel):
                 "start_s": round(s.start - origin, 3),
                 "end_s": round(s.end - origin, 3),
                 "duration_s": round(s.duration_s, 3),
+                "launch_s": round(s.launch_s, 3),
                 "on_critical_path": s.stage in self.critical_path,
             }
             for s in sorted(self.stages, key=lambda s: s.start)

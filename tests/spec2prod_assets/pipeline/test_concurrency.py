@@ -26,12 +26,18 @@ def _steps(stages: Iterable[StageTiming]) -> dict[str, StageTiming]:
     return {s.stage: s for s in stages}
 
 
-def _dev_run(demo_project: Path, mode: str) -> tuple[bool, float]:
-    """Run the demo spec to dev in `mode`: whether generation and refactoring overlapped, and the savings."""
+def _dev_run(demo_project: Path, mode: str) -> tuple[bool, float, dict[str, float]]:
+    """Run the demo spec to dev in `mode`: whether generation and refactoring overlapped, the savings, and
+    each step's launch time."""
     result = run_workflow(demo_project / "specs" / "calculator.md", "dev", mode)
     assert result.success
     steps = _steps(result.timings.stages)
-    return _overlap(steps["generated_tests"], steps["refactored_code"]), result.timings.parallel_savings_s
+    launches = {name: step.launch_s for name, step in steps.items()}
+    return (
+        _overlap(steps["generated_tests"], steps["refactored_code"]),
+        result.timings.parallel_savings_s,
+        launches,
+    )
 
 
 def test_generated_tests_is_in_the_openhands_pool() -> None:
@@ -43,20 +49,22 @@ def test_generated_tests_is_in_the_openhands_pool() -> None:
 def test_async_mode_runs_test_generation_and_refactoring_at_the_same_time(
     demo_project: Path, dagster_home: Path
 ) -> None:
-    overlapped, savings_s = _dev_run(demo_project, "async")
+    overlapped, savings_s, launches = _dev_run(demo_project, "async")
 
     assert overlapped
     assert savings_s > 0
+    assert all(seconds > 0 for seconds in launches.values()), launches  # every step starts a worker
 
 
 @pytest.mark.e2e
 def test_sync_mode_runs_test_generation_and_refactoring_one_after_the_other(
     demo_project: Path, dagster_home: Path
 ) -> None:
-    overlapped, savings_s = _dev_run(demo_project, "sync")
+    overlapped, savings_s, launches = _dev_run(demo_project, "sync")
 
     assert not overlapped
     assert savings_s == 0
+    assert set(launches.values()) == {0.0}, launches  # in-process steps start no worker
 
 
 @pytest.mark.e2e

@@ -80,7 +80,7 @@ def test_the_per_stage_rows_are_relative_to_the_first_start() -> None:
     shifted = [_stage(s.stage, s.start + 1_700_000_000, s.end + 1_700_000_000) for s in _overlapping()]
     stage_rows = summarize("run-1", shifted, DIAMOND, "async").stage_rows()
     assert all(
-        list(row) == ["stage", "status", "start_s", "end_s", "duration_s", "on_critical_path"]
+        list(row) == ["stage", "status", "start_s", "end_s", "duration_s", "launch_s", "on_critical_path"]
         for row in stage_rows
     )
     rows = {row["stage"]: row for row in stage_rows}
@@ -102,7 +102,7 @@ def test_the_json_report_holds_the_summary_and_one_row_per_stage(tmp_path: Path)
         "fast": 2.0,
         "merge": 1.0,
     }
-    assert set(report["stages"][0]) == {"stage", "start", "end", "status", "duration_s"}
+    assert set(report["stages"][0]) == {"stage", "start", "end", "status", "launch_s", "duration_s"}
     assert [p.name for p in path.parent.iterdir()] == ["report.json"], "a temporary file was left behind"
 
 

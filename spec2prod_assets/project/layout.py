@@ -44,7 +44,7 @@ FOUND_BY_SLUG_FOLDER = "the tests/<component> folder"
 FOUND_BY_TESTS_FOLDER = "the tests/ folder"
 FOUND_BY_SOURCE = "test files next to the code"
 FOUND_NOTHING = (
-    "nothing: no testpaths in the pytest configuration, no tests/ folder, no test files in the source"
+    "nothing: no testpaths in the pytest configuration, no tests/ folder, no test files next to the code"
 )
 
 

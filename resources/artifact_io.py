@@ -8,13 +8,24 @@ temporary; the next value written to the same folder removes every such one that
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 from pydantic import BaseModel, TypeAdapter
 
 from resources.project import ProjectResource
 from spec2prod_assets.storage.atomic_files import remove_abandoned_temporaries, write_text_atomically
+
+_T = TypeVar("_T")
+
+
+def read_stored_value(project: ProjectResource, partition: str, asset: str, value_type: type[_T]) -> _T:
+    """The value an asset last stored for a partition: how an input is loaded, and how a step that runs
+    several assets reads an earlier one that this run did not select (a re-execution of its later part)."""
+    path = project.work_folder.asset_value(partition, asset)
+    if not path.is_file():
+        raise dg.Failure(f"No stored value for {asset} at {path}: materialize it first.")
+    return TypeAdapter(value_type).validate_json(path.read_bytes())
 
 
 class ArtifactIOManager(dg.ConfigurableIOManager):
@@ -40,9 +51,7 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata({"artifact": dg.MetadataValue.path(str(path))})
 
     def load_input(self, context: dg.InputContext) -> Any:
-        path = self._path(context)
-        if not path.is_file():
-            raise dg.Failure(
-                f"No stored value for {context.asset_key.to_user_string()} at {path}: materialize it first."
-            )
-        return TypeAdapter(context.dagster_type.typing_type).validate_json(path.read_bytes())
+        partition = context.partition_key if context.has_partition_key else "_unpartitioned"
+        return read_stored_value(
+            self.project, partition, context.asset_key.to_user_string(), context.dagster_type.typing_type
+        )

@@ -12,7 +12,9 @@ from resources.deployers import deployer_from_env
 from resources.generators import crosshair_from_env, openhands_from_env
 from resources.project import ProjectResource
 from sensors import spec_sensor_from_env
-from spec2prod_assets.pipeline import assets
+from sensors.history_sensor import history_sensor
+from spec2prod_assets.pipeline import assets, delivery
+from spec2prod_assets.pipeline.history import performance_history, performance_history_job
 from spec2prod_assets.pipeline.jobs import ALL_JOBS
 
 # Configurable per run (run_workflow passes the project root); unset: $SPEC2PROD_PROJECT_ROOT, else the
@@ -20,10 +22,11 @@ from spec2prod_assets.pipeline.jobs import ALL_JOBS
 project = ProjectResource.configure_at_launch()
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([assets]),
-    jobs=ALL_JOBS,
+    assets=[*dg.load_assets_from_modules([assets, delivery]), performance_history],
+    jobs=[*ALL_JOBS, performance_history_job],
     # Each spec runs the job of its own target_stage; $SPEC2PROD_SENSOR_JOB can only lower it.
-    sensors=[spec_sensor_from_env()],
+    # The history sensor refreshes performance_history after each workflow run ends.
+    sensors=[spec_sensor_from_env(), history_sensor],
     resources={
         "project": project,
         "io_manager": ArtifactIOManager(project=project),

@@ -14,7 +14,7 @@ import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import dagster as dg
@@ -25,12 +25,18 @@ from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.pipeline.run_records import (
     NOT_STARTED,
     materialization_metadata,
+    stage_outcomes,
     stage_timings,
-    step_outcomes,
     upstream_steps,
 )
-from spec2prod_assets.pipeline.stages import RELEASE_CANDIDATE, WORKFLOW_REPORT
-from spec2prod_assets.report.run_result import StageFailure, StageFinished, StageResult, WorkflowResult
+from spec2prod_assets.pipeline.stages import RELEASE_CANDIDATE, STEP_ASSETS, WORKFLOW_REPORT
+from spec2prod_assets.report.run_result import (
+    StageFailure,
+    StageFinished,
+    StageResult,
+    StageStatus,
+    WorkflowResult,
+)
 from spec2prod_assets.report.timings import ExecutionMode, summarize, write_json_report
 from spec2prod_assets.run_plan import PlannedRun, plan_run
 from spec2prod_assets.spec.model import Stage
@@ -51,9 +57,9 @@ python_logs:
 """
 # The error classes Dagster wraps a step's own exception in; the one-line reason is the exception inside.
 _WRAPPERS = ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError")
-_CHECKS_FAILED = "DagsterAssetCheckFailedError"
 _FOLLOWED = {
     dg.DagsterEventType.STEP_START,
+    dg.DagsterEventType.ASSET_MATERIALIZATION,
     dg.DagsterEventType.STEP_SUCCESS,
     dg.DagsterEventType.STEP_FAILURE,
     dg.DagsterEventType.ASSET_CHECK_EVALUATION,
@@ -105,11 +111,10 @@ def run_planned(
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
     invocation = uuid.uuid4().hex
-    with _StageWatcher(instance, invocation, slug, on_stage):
+    job = JOB_FOR_STAGE[planned.stage]
+    with _StageWatcher(instance, invocation, _RunReader(slug, JOB_STAGES[job]), on_stage):
         result = dg.execute_job(
-            dg.build_reconstructable_job(
-                __name__, job_by_name.__name__, reconstructable_args=(JOB_FOR_STAGE[planned.stage],)
-            ),
+            dg.build_reconstructable_job(__name__, job_by_name.__name__, reconstructable_args=(job,)),
             instance=instance,
             run_config=run_config,
             tags={"dagster/partition": slug, INVOCATION_TAG: invocation},
@@ -146,21 +151,36 @@ def persistent_instance(project_root: Path) -> dg.DagsterInstance:
 
 
 class _RunReader:
-    """Turns a run's events, in order, into stage endings and failure reasons; fed live or all at once."""
+    """Turns a run's events, in order, into stage endings and failure reasons; fed live or all at once.
 
-    def __init__(self, component: str) -> None:
+    A step may run several stages (`stages.STEP_ASSETS`): a stage has ended when the next one of its step
+    materializes or the step ends. When a step fails, the stage that failed is the one whose blocking check
+    failed, else the first stage of the step the run selected that did not materialize.
+    """
+
+    def __init__(self, component: str, stages: Sequence[str]) -> None:
         self.component = component
         self.failures: list[StageFailure] = []
-        self._started: dict[str, float] = {}
+        self._selected = tuple(stages)
+        self._cursor: dict[str, float] = {}  # per step: when its current stage began
+        self._pending: dict[str, StageFinished] = {}  # per step: the stage that materialized last
+        self._announced: set[str] = set()
         self._stages_with_failed_checks: set[str] = set()
 
-    def see(self, entry: dg.EventLogEntry) -> StageFinished | None:
+    def see(self, entry: dg.EventLogEntry) -> list[StageFinished]:
         event = entry.dagster_event
         if event is None:
-            return None
+            return []
         kind, step = event.event_type, event.step_key or ""
         if kind == dg.DagsterEventType.STEP_START:
-            self._started[step] = entry.timestamp
+            self._cursor[step] = entry.timestamp
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION and entry.asset_materialization is not None:
+            ended = self._flush(step)
+            stage = entry.asset_materialization.asset_key.to_user_string()
+            started = self._cursor.get(step, entry.timestamp)
+            self._pending[step] = self._finished(stage, "succeeded", entry.timestamp - started)
+            self._cursor[step] = entry.timestamp
+            return ended
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
@@ -177,32 +197,56 @@ class _RunReader:
                 self.failures.append(
                     StageFailure(stage="run", error="RunFailure", message=_first_line(event.message or ""))
                 )
-        elif kind in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
-            failed = kind == dg.DagsterEventType.STEP_FAILURE
-            if failed:
-                self._step_failed(step, event)
-            return StageFinished(
-                component=self.component,
-                stage=step,
-                status="failed" if failed else "succeeded",
-                duration_s=round(entry.timestamp - self._started.get(step, entry.timestamp), 3),
-                failures=tuple(f for f in self.failures if f.stage == step),
-            )
-        return None
+        elif kind == dg.DagsterEventType.STEP_SUCCESS:
+            return self._flush(step)
+        elif kind == dg.DagsterEventType.STEP_FAILURE:
+            ended = self._flush(step)
+            blamed = self._blamed_stage(step)
+            if blamed is not None:
+                self._step_failed(step, blamed, event)
+                started = self._cursor.get(step, entry.timestamp)
+                ended.append(self._finished(blamed, "failed", entry.timestamp - started))
+                self._announced.add(blamed)
+            return ended
+        return []
 
-    def _step_failed(self, step: str, event: dg.DagsterEvent) -> None:
-        """The step's own reason; a "blocking check failed" error only repeats the checks already named."""
+    def _flush(self, step: str) -> list[StageFinished]:
+        """Announce the step's last materialized stage: it has ended (failed, if one of its checks did)."""
+        pending = self._pending.pop(step, None)
+        if pending is None:
+            return []
+        self._announced.add(pending.stage)
+        if pending.stage in self._stages_with_failed_checks:
+            pending = self._finished(pending.stage, "failed", pending.duration_s)
+        return [pending]
+
+    def _blamed_stage(self, step: str) -> str | None:
+        """The stage a failed step failed in; None when a failed check already names it."""
+        stages = [s for s in STEP_ASSETS.get(step, (step,)) if s in self._selected or step not in STEP_ASSETS]
+        if any(s in self._stages_with_failed_checks for s in stages):
+            return None
+        return next((s for s in stages if s not in self._announced), None)
+
+    def _finished(self, stage: str, status: StageStatus, duration_s: float) -> StageFinished:
+        return StageFinished(
+            component=self.component,
+            stage=stage,
+            status=status,
+            duration_s=round(duration_s, 3),
+            failures=tuple(f for f in self.failures if f.stage == stage),
+        )
+
+    def _step_failed(self, step: str, stage: str, event: dg.DagsterEvent) -> None:
+        """The step's own reason, put on the stage it failed in."""
         data = event.step_failure_data
         error = data.error if data is not None else None
         if error is None:
             self.failures.append(
-                StageFailure(stage=step, error="StepFailure", message=_first_line(event.message or ""))
+                StageFailure(stage=stage, error="StepFailure", message=_first_line(event.message or ""))
             )
             return
         while error.cause is not None and error.cls_name in _WRAPPERS:
             error = error.cause
-        if error.cls_name == _CHECKS_FAILED and step in self._stages_with_failed_checks:
-            return
         user = data.user_failure_data if data is not None else None
         message = (
             user.description
@@ -210,7 +254,7 @@ class _RunReader:
             else _exception_text(error.message, error.cls_name)
         )
         self.failures.append(
-            StageFailure(stage=step, error=error.cls_name or "Error", message=_first_line(message))
+            StageFailure(stage=stage, error=error.cls_name or "Error", message=_first_line(message))
         )
 
 
@@ -230,10 +274,10 @@ class _StageWatcher:
     the outcome is read again from the instance once the run is over."""
 
     def __init__(
-        self, instance: dg.DagsterInstance, invocation: str, component: str, on_stage: OnStage | None
+        self, instance: dg.DagsterInstance, invocation: str, reader: _RunReader, on_stage: OnStage | None
     ) -> None:
         self._instance, self._invocation, self._on_stage = instance, invocation, on_stage
-        self._reader = _RunReader(component)
+        self._reader = reader
         self._run_id: str | None = None
         self._cursor: str | None = None
         self._stop = threading.Event()
@@ -266,14 +310,15 @@ class _StageWatcher:
         connection = self._instance.get_records_for_run(self._run_id, cursor=self._cursor, of_type=_FOLLOWED)
         self._cursor = connection.cursor
         for record in connection.records:
-            ended = self._reader.see(record.event_log_entry)
-            if ended is not None and self._on_stage is not None:
-                self._on_stage(ended)
+            for ended in self._reader.see(record.event_log_entry):
+                if self._on_stage is not None:
+                    self._on_stage(ended)
 
 
 def run_failures(instance: dg.DagsterInstance, run_id: str, component: str) -> list[StageFailure]:
     """Why the run failed, stage by stage, from its events; empty for a run that went through."""
-    reader = _RunReader(component)
+    run = instance.get_run_by_id(run_id)
+    reader = _RunReader(component, JOB_STAGES.get(run.job_name, ()) if run else ())
     for record in instance.get_records_for_run(run_id, of_type=_FOLLOWED).records:
         reader.see(record.event_log_entry)
     return reader.failures
@@ -287,11 +332,12 @@ def _read_outcome(
     run = instance.get_run_by_id(run_id)
     assert run is not None, f"run {run_id} vanished from the instance"
     slug = planned.spec.slug
-    steps = step_outcomes(instance, run_id)
+    selected = JOB_STAGES[JOB_FOR_STAGE[planned.stage]]
+    outcomes = stage_outcomes(instance, run_id, selected=selected)
     materialized = materialization_metadata(instance, run_id)
     stages: dict[str, StageResult] = {}
-    for name in JOB_STAGES[JOB_FOR_STAGE[planned.stage]]:
-        step = steps.get(name, NOT_STARTED)
+    for name in selected:
+        step = outcomes.get(name, NOT_STARTED)
         stages[name] = StageResult(
             stage=name,
             status=step.status,
@@ -300,7 +346,7 @@ def _read_outcome(
         )
     timings = summarize(
         run_id,
-        stage_timings(instance, run_id, exclude=[WORKFLOW_REPORT]),
+        stage_timings(instance, run_id, exclude=[WORKFLOW_REPORT], selected=selected),
         upstream=upstream_steps(defs.resolve_all_asset_specs()),
         execution_mode=execution_mode,
     )

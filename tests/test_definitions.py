@@ -19,6 +19,7 @@ import pytest
 
 from spec2prod_assets.definitions import defs
 from spec2prod_assets.pipeline import stages
+from spec2prod_assets.pipeline.history import PERFORMANCE_HISTORY
 from spec2prod_assets.pipeline.jobs import JOB_STAGES
 
 SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
@@ -113,9 +114,25 @@ def test_the_definitions_match_the_committed_snapshot() -> None:
         )
 
 
-def test_every_stage_name_is_an_asset_and_every_asset_a_stage() -> None:
+def test_every_stage_is_an_asset_of_the_step_that_lists_it() -> None:
+    """`STEP_ASSETS` is how the run report and `run_workflow` tell stages apart inside a step: it must be
+    Dagster's own grouping, each step's stages in dependency order, and cover every pipeline asset."""
+    graph = defs.resolve_asset_graph()
+    actual: dict[str, set[str]] = {}
+    for key in graph.get_all_asset_keys():
+        if key.to_user_string() != PERFORMANCE_HISTORY:  # about many runs, not a stage of one
+            actual.setdefault(graph.get(key).assets_def.op.name, set()).add(key.to_user_string())
+    assert actual == {step: set(names) for step, names in stages.STEP_ASSETS.items()}
+    for names in stages.STEP_ASSETS.values():
+        for position, name in enumerate(names):
+            parents = {parent.to_user_string() for parent in graph.get(dg.AssetKey(name)).parent_keys}
+            assert parents & set(names) <= set(names[:position]), f"{name} is listed before its upstream"
+
+
+def test_every_stage_name_is_a_stage_of_some_step() -> None:
     names = {value for name, value in vars(stages).items() if name.isupper() and isinstance(value, str)}
-    assert names == {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    steps = {stages.SPEC_AND_BASELINE, stages.RELEASE_AND_DEPLOY}
+    assert names - steps == set(stages.STEP_OF_ASSET)
 
 
 @pytest.mark.parametrize("job_name", sorted(JOB_STAGES))

@@ -26,8 +26,10 @@ from spec2prod_assets.generation.protocol import (
     TestGenerator,
     rejection_reason,
 )
+from spec2prod_assets.generation.task_cache import TaskCache, cached_status
 
 _T = TypeVar("_T")
+Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
 # How long a cancelled call gets to clean up before the runner stops waiting for it.
 _CLEANUP_GRACE_S = 1.0
 
@@ -46,6 +48,8 @@ class GenerationResult(BaseModel):
     submission_s: float
     collection_s: float
     degraded_reason: str | None = None
+    cache_hits: int = 0
+    """Tasks answered from the task cache: not submitted, not counted in `tasks_submitted`, cost 0."""
 
     @property
     def cost_usd(self) -> float:
@@ -63,6 +67,7 @@ class GeneratedTests(BaseModel):
 
     outcome: GenerationResult  # the stored field keeps its name; pipeline/metadata.py reads it
     funnel: FunnelResult
+    funnel_cached: bool = False  # the funnel's verdict was an earlier run's on identical inputs
 
 
 async def generate(
@@ -71,15 +76,49 @@ async def generate(
     *,
     poll_interval_s: float,
     deadline_s: float,
-    log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    log: Log,
     cancel_timeout_s: float = 10.0,
+    cache: TaskCache | None = None,
 ) -> GenerationResult:
     """Submit all `tasks`, poll until each is done or `deadline_s` passes, collect the successes.
 
     The deadline bounds every call to the backend too, so a backend that hangs mid-request cannot
     hold the run: whatever is not done by then is cancelled and reported. The cancels run together,
     each bounded by `cancel_timeout_s`, so the call returns by the deadline plus that limit.
+
+    With a `cache`, a task identical to one that succeeded before is not submitted: its earlier files
+    come back with a status that says so (`cache_hits`), and every task that succeeds now is stored.
     """
+    if cache is None:
+        return await _generate_fresh(generator, tasks, poll_interval_s, deadline_s, log, cancel_timeout_s)
+    keys = _task_keys(cache, generator, tasks, log)
+    hits: dict[str, GeneratedFiles] = {}
+    for task in tasks:
+        key = keys.get(task.task_id)
+        found = cache.lookup(key, task) if key is not None else None
+        if found is not None:
+            hits[task.task_id] = _enforce_tests_folder(found, task)
+    if hits:
+        log.info("%d of %d tasks reused from the cache: not submitted", len(hits), len(tasks))
+    misses = [t for t in tasks if t.task_id not in hits]
+    fresh = await _generate_fresh(generator, misses, poll_interval_s, deadline_s, log, cancel_timeout_s)
+    succeeded = {s.task_id for s in fresh.statuses if s.state is TaskState.SUCCEEDED}
+    for collected in fresh.files:
+        key = keys.get(collected.task_id)
+        if key is not None and collected.task_id in succeeded:
+            cache.store_result(key, _task_by_id(misses, collected.task_id), generator, collected)
+    return _with_hits(fresh, tasks, hits, keys)
+
+
+async def _generate_fresh(
+    generator: TestGenerator,
+    tasks: Sequence[GenerationTask],
+    poll_interval_s: float,
+    deadline_s: float,
+    log: Log,
+    cancel_timeout_s: float,
+) -> GenerationResult:
+    """`generate` without a cache: every task goes to the generator."""
     name = generator.generator_name
     deadline = time.monotonic() + deadline_s
     started = time.perf_counter()
@@ -149,7 +188,7 @@ async def _poll_until_done(
     statuses: dict[str, TaskStatus],
     poll_interval_s: float,
     deadline: float,
-    log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    log: Log,
 ) -> str | None:
     """Poll all pending handles in one call per interval until the deadline; None, or why polling
     broke down. What is still pending on return is for the caller to cancel."""
@@ -227,7 +266,47 @@ def _done(status: TaskStatus | None) -> bool:
 
 
 def _task_for(tasks: Sequence[GenerationTask], handle: TaskHandle) -> GenerationTask:
-    return next(t for t in tasks if t.task_id == handle.task_id)
+    return _task_by_id(tasks, handle.task_id)
+
+
+def _task_by_id(tasks: Sequence[GenerationTask], task_id: str) -> GenerationTask:
+    return next(t for t in tasks if t.task_id == task_id)
+
+
+def _task_keys(
+    cache: TaskCache, generator: TestGenerator, tasks: Sequence[GenerationTask], log: Log
+) -> dict[str, str]:
+    """Each task's cache key, read before anything is submitted (a generator may write its workspace).
+    A task whose inputs cannot be read has no key: it runs and is not stored."""
+    keys = {}
+    for task in tasks:
+        try:
+            keys[task.task_id] = cache.key(generator, task)
+        except OSError as exc:
+            log.warning("Task %s cannot be cached (%s); it runs", task.task_id, exc)
+    return keys
+
+
+def _with_hits(
+    fresh: GenerationResult,
+    tasks: Sequence[GenerationTask],
+    hits: dict[str, GeneratedFiles],
+    keys: dict[str, str],
+) -> GenerationResult:
+    """The fresh result with the cache hits merged in, statuses and files in task order."""
+    if not hits:
+        return fresh
+    statuses = {s.task_id: s for s in fresh.statuses}
+    statuses.update({task_id: cached_status(task_id, keys[task_id]) for task_id in hits})
+    files = {f.task_id: f for f in fresh.files} | hits
+    return fresh.model_copy(
+        update={
+            "tasks_succeeded": fresh.tasks_succeeded + len(hits),
+            "statuses": tuple(statuses[t.task_id] for t in tasks if t.task_id in statuses),
+            "files": tuple(files[t.task_id] for t in tasks if t.task_id in files),
+            "cache_hits": len(hits),
+        }
+    )
 
 
 def _enforce_tests_folder(collected: GeneratedFiles, task: GenerationTask) -> GeneratedFiles:

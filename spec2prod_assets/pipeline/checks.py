@@ -84,6 +84,7 @@ def healthy_checks(asset: str, environment: str) -> list[dg.AssetCheckSpec]:
 def source_path_check(project_root: Path, spec: ComponentSpec) -> dg.AssetCheckResult:
     problem = source_path_problem(project_root, spec.source_path)
     return dg.AssetCheckResult(
+        asset_key=SPEC,
         check_name=SOURCE_PATH_INSIDE_PROJECT,
         passed=problem is None,
         description=problem or f"{spec.source_path} exists inside the project root.",
@@ -93,6 +94,7 @@ def source_path_check(project_root: Path, spec: ComponentSpec) -> dg.AssetCheckR
 def release_checks(candidate: ReleaseCandidate, spec: ComponentSpec) -> Iterator[dg.AssetCheckResult]:
     run = candidate.test_run
     yield dg.AssetCheckResult(
+        asset_key=RELEASE_CANDIDATE,
         check_name=ALL_TESTS_PASS,
         passed=run.all_passed,
         metadata={"tests_passed": run.passed, "tests_failed": run.failed},
@@ -124,6 +126,7 @@ def _coverage_gate(candidate: ReleaseCandidate, spec: ComponentSpec) -> dg.Asset
         verdict = "meets" if passed else "is below"
         description = f"{measure} {value:.2f}% {verdict} the spec's {threshold:g}%"
     return dg.AssetCheckResult(
+        asset_key=RELEASE_CANDIDATE,
         check_name=COVERAGE_MEETS_THRESHOLD,
         passed=passed,
         metadata={
@@ -153,6 +156,7 @@ def _existing_tests_gate(candidate: ReleaseCandidate, spec: ComponentSpec) -> dg
             "tests_path in the spec, or set allow_no_tests: true"
         )
     return dg.AssetCheckResult(
+        asset_key=RELEASE_CANDIDATE,
         check_name=EXISTING_TESTS_RAN,
         passed=ran > 0 or allowed,
         metadata={
@@ -189,6 +193,7 @@ def _lint_gate(candidate: ReleaseCandidate, spec: ComponentSpec) -> dg.AssetChec
             else f"{new} new lint violations: {now.violations} now, {baseline.violations} in the baseline"
         )
     return dg.AssetCheckResult(
+        asset_key=RELEASE_CANDIDATE,
         check_name=LINT_GATE,
         passed=passed,
         metadata={
@@ -222,12 +227,13 @@ def deploy_or_fail(
 
 
 def live_release_check(
-    deployer: Deployer, environment: str, component: str, outcome: DeploymentOutcome
+    deployer: Deployer, environment: str, component: str, outcome: DeploymentOutcome, *, asset: str
 ) -> dg.AssetCheckResult:
     """Re-read the environment from the deployer's own records: the release we deployed is the healthy one."""
     live = deployer.healthy_release(environment, component)
     passed = live is not None and live.bundle_sha256 == outcome.bundle_sha256
     return dg.AssetCheckResult(
+        asset_key=asset,
         check_name=HEALTHY,
         passed=passed,
         metadata={"release_id": outcome.release_id, "live_release_id": live.release_id if live else ""},

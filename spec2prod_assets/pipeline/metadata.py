@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -63,6 +64,26 @@ def sandbox_metadata() -> MetadataDict:
 def seconds_since(started: float) -> float:
     """Elapsed seconds since a `time.perf_counter()` reading, for `duration_s`."""
     return round(time.perf_counter() - started, 3)
+
+
+STARTED_AT = "started_at"
+
+
+@dataclass(frozen=True)
+class StageClock:
+    """When a stage began: by the wall clock, so the run report can place the stage in the run when several
+    stages share one step (and so one pair of step events), and by the monotonic clock for its duration."""
+
+    wall: float
+    perf: float
+
+    @classmethod
+    def start(cls) -> StageClock:
+        return cls(wall=time.time(), perf=time.perf_counter())
+
+    def metadata(self) -> MetadataDict:
+        """`started_at` (a timestamp the UI shows as a date) and `duration_s` (a number it plots)."""
+        return {STARTED_AT: dg.MetadataValue.timestamp(self.wall), "duration_s": seconds_since(self.perf)}
 
 
 def table(schema: dg.TableSchema, rows: Iterable[Mapping[str, TableValue]]) -> dg.TableMetadataValue:
@@ -192,6 +213,8 @@ def generated_tests_metadata(result: GeneratedTests) -> MetadataDict:
         "generator": outcome.generator,
         "tasks_submitted": outcome.tasks_submitted,
         "tasks_succeeded": outcome.tasks_succeeded,
+        "cache_hits": outcome.cache_hits,
+        "funnel_cached": result.funnel_cached,
         "submission_s": outcome.submission_s,
         "collection_s": outcome.collection_s,
         "tests_generated": funnel.tests_generated,

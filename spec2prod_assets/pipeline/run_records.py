@@ -1,20 +1,24 @@
 """What a finished (or failing) run left on the Dagster instance, read back as plain values.
 
-Stage timings come from the run's own step events, not from clocks in our code, so they are the same
-whether a stage ran in-process or in a subprocess. `report/timings.py` does the arithmetic on them.
+Stage timings come from the run's own events (steps, materializations, checks), so they are the same
+whether a stage ran in-process or in a subprocess; a stage that shares its step with others adds the wall
+clock time it started at to its materialization. `report/timings.py` does the arithmetic on them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 
+from spec2prod_assets.pipeline.metadata import STARTED_AT
+from spec2prod_assets.pipeline.stages import STEP_ASSETS
 from spec2prod_assets.report.timings import ExecutionMode, StageTiming
 
 _STEP_STATUS = {"SUCCESS": "succeeded", "FAILURE": "failed", "SKIPPED": "skipped", "IN_PROGRESS": "running"}
+_STATUS_WORDS = {"SUCCESS": "succeeded", "FAILURE": "failed", "RUNNING": "running"}
 
 
 @dataclass(frozen=True)
@@ -28,22 +32,143 @@ class StepOutcome:
 NOT_STARTED = StepOutcome(status="skipped", duration_s=0.0)
 
 
-def stage_timings(
-    instance: dg.DagsterInstance, run_id: str, *, exclude: Sequence[str] = ()
+@dataclass(frozen=True)
+class _Materialized:
+    end: float
+    started_at: float | None
+    duration_s: float | None
+
+
+def stage_records(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    *,
+    selected: Collection[str] | None = None,
+    step_assets: Mapping[str, Sequence[str]] = STEP_ASSETS,
 ) -> list[StageTiming]:
-    """Finished steps of `run_id`: start and end (epoch seconds) and how long each took to launch."""
+    """Every stage of `run_id` that ran or is running, in step order, as a `StageTiming` whose status is
+    SUCCESS, FAILURE or RUNNING.
+
+    A step may run several stages (`stages.STEP_ASSETS`), so a stage's times come from its own
+    materialization (its `started_at` metadata, the event's time). A stage that did not materialize
+    because its step failed (or is still running) is the first selected stage of the step with no
+    materialization; it runs from the end of the stage before it to the end of the step. A materialized
+    stage whose blocking check failed is a failed stage. The step's launch time goes to its first stage,
+    the one that paid for it. `selected` names the stages the run selected (default: every stage);
+    `step_assets` the stages of each step, in order (a step missing there is one stage of its own name).
+    """
     launches = step_launch_times(instance, run_id)
+    materialized = _materializations(instance, run_id)
+    failed_checks = _assets_with_failed_checks(instance, run_id)
+    records: list[StageTiming] = []
+    for stat in instance.get_run_step_stats(run_id):
+        if stat.start_time is None:
+            continue
+        step_status = stat.status.value if stat.status else "IN_PROGRESS"
+        stages = [
+            s for s in step_assets.get(stat.step_key, (stat.step_key,)) if selected is None or s in selected
+        ]
+        cursor, blamed, launch = stat.start_time, False, launches.get(stat.step_key, 0.0)
+        for stage in stages:
+            found = materialized.get(stage)
+            if found is not None:
+                start = (
+                    found.started_at
+                    if found.started_at is not None
+                    else found.end - (found.duration_s or 0.0)
+                )
+                status = "FAILURE" if stage in failed_checks else "SUCCESS"
+                records.append(
+                    StageTiming(stage=stage, start=start, end=found.end, status=status, launch_s=launch)
+                )
+                cursor, launch = found.end, 0.0
+                blamed = blamed or stage in failed_checks
+            elif not blamed and step_status != "SUCCESS":
+                if step_status == "FAILURE" and stat.end_time is not None:
+                    records.append(
+                        StageTiming(
+                            stage=stage, start=cursor, end=stat.end_time, status="FAILURE", launch_s=launch
+                        )
+                    )
+                elif step_status == "IN_PROGRESS":
+                    records.append(
+                        StageTiming(stage=stage, start=cursor, end=cursor, status="RUNNING", launch_s=launch)
+                    )
+                blamed = True
+            elif step_status == "SUCCESS" and len(stages) == 1 and stat.end_time is not None:
+                # A one-asset step with no materialization (an asset returning None): the step is the stage.
+                records.append(
+                    StageTiming(
+                        stage=stage,
+                        start=stat.start_time,
+                        end=stat.end_time,
+                        status="SUCCESS",
+                        launch_s=launch,
+                    )
+                )
+    return records
+
+
+def stage_timings(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    *,
+    exclude: Sequence[str] = (),
+    selected: Collection[str] | None = None,
+) -> list[StageTiming]:
+    """The stages of `run_id` that ended, succeeded or failed: the timeline `report.timings` summarizes."""
     return [
-        StageTiming(
-            stage=stat.step_key,
-            start=stat.start_time,
-            end=stat.end_time,
-            status=stat.status.value if stat.status else "unknown",
-            launch_s=launches.get(stat.step_key, 0.0),
-        )
-        for stat in instance.get_run_step_stats(run_id)
-        if stat.start_time is not None and stat.end_time is not None and stat.step_key not in exclude
+        record
+        for record in stage_records(instance, run_id, selected=selected)
+        if record.status != "RUNNING" and record.stage not in exclude
     ]
+
+
+def stage_outcomes(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    *,
+    selected: Collection[str] | None = None,
+    step_assets: Mapping[str, Sequence[str]] = STEP_ASSETS,
+) -> dict[str, StepOutcome]:
+    """Each stage that ran, failed or is running, in words; a stage missing here never started."""
+    return {
+        record.stage: StepOutcome(
+            status=_STATUS_WORDS.get(record.status, "unknown"), duration_s=round(record.duration_s, 3)
+        )
+        for record in stage_records(instance, run_id, selected=selected, step_assets=step_assets)
+    }
+
+
+def _materializations(instance: dg.DagsterInstance, run_id: str) -> dict[str, _Materialized]:
+    found: dict[str, _Materialized] = {}
+    for record in instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+    ).records:
+        materialization = record.event_log_entry.asset_materialization
+        if materialization is None:
+            continue
+        metadata = materialization.metadata
+        started = metadata.get(STARTED_AT)
+        duration = metadata.get("duration_s")
+        found[materialization.asset_key.to_user_string()] = _Materialized(
+            end=record.event_log_entry.timestamp,
+            started_at=float(started.value) if isinstance(started, dg.TimestampMetadataValue) else None,
+            duration_s=duration.value if isinstance(duration, dg.FloatMetadataValue) else None,
+        )
+    return found
+
+
+def _assets_with_failed_checks(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    failed = set()
+    for record in instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records:
+        event = record.event_log_entry.dagster_event
+        evaluation = event.event_specific_data if event is not None else None
+        if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
+            failed.add(evaluation.asset_key.to_user_string())
+    return failed
 
 
 def step_launch_times(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
@@ -63,16 +188,6 @@ def step_launch_times(instance: dg.DagsterInstance, run_id: str) -> dict[str, fl
         for (step, kind), at in first.items()
         if kind == starting and (step, started) in first
     }
-
-
-def step_outcomes(instance: dg.DagsterInstance, run_id: str) -> dict[str, StepOutcome]:
-    """Every step `run_id` has events for; a step missing here never started (`NOT_STARTED`)."""
-    outcomes = {}
-    for stat in instance.get_run_step_stats(run_id):
-        status = _STEP_STATUS.get(str(stat.status.value), "unknown") if stat.status else NOT_STARTED.status
-        duration = stat.end_time - stat.start_time if stat.end_time and stat.start_time else 0.0
-        outcomes[stat.step_key] = StepOutcome(status=status, duration_s=round(duration, 3))
-    return outcomes
 
 
 def upstream_steps(asset_specs: Iterable[dg.AssetSpec]) -> dict[str, list[str]]:

@@ -8,11 +8,15 @@ cross processes), so every path under the work folder is spelled here and nowher
     <work>/<slug>/bundles/                        the immutable release bundles
     <work>/<partition>/assets/<asset>.json        asset values (the artifact IO manager)
     <work>/deploy/                                local deploy environments (unless configured elsewhere)
+    <work>/cache/<kind>/<key>/                    content-addressed results shared by all runs of the
+                                                  project (generation tasks, funnel verdicts): entry.json
+                                                  and the files it lists, keyed by the sha256 of the inputs
     <project>/.spec2prod/dagster_home/            the instance `run_workflow` uses when $DAGSTER_HOME is unset
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +41,13 @@ class WorkFolder:
     @property
     def dagster_home(self) -> Path:
         return self.path / "dagster_home"
+
+    def cache(self, kind: str) -> Path:
+        """The folder of one kind of cache entry. Caches sit beside the specs' folders, not inside one, so
+        a rerun of any spec (or another spec with the same module) finds what an earlier run stored."""
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", kind):
+            raise ValueError(f"cache kind {kind!r} must be a lowercase name like 'generation-tasks'")
+        return self.path / "cache" / kind
 
     def bundles(self, slug: str) -> Path:
         return self.path / slug / "bundles"

@@ -208,3 +208,33 @@ def test_an_async_asset_drives_the_resource_with_keys_from_env_vars(
     assert metadata["files"].value == 1
     request = fake.conversations[str(metadata["conversation"].value)].request
     assert request["agent"]["llm"]["api_key"] == LLM_KEY
+
+
+def test_the_cache_identity_names_model_endpoint_and_budget_but_no_secret() -> None:
+    password = "llm-url-pass-77c1-never-print-me"
+    resource = OpenHandsResource(
+        base_url="http://agent.example:8000",
+        api_key=API_KEY,
+        llm_model="anthropic/claude-sonnet-4-5",
+        llm_api_key=LLM_KEY,
+        llm_base_url=f"https://user:{password}@llm.example:8443/v1?token={password}",
+        working_root="/srv/x",
+        max_iterations=30,
+    )
+
+    identity = resource.get_generator().cache_identity
+
+    assert "model=anthropic/claude-sonnet-4-5" in identity
+    assert "llm_base_url=https://llm.example:8443/v1 " in identity and "max_iterations=30" in identity
+    for secret in (API_KEY, LLM_KEY, password):
+        assert secret not in identity
+
+
+def test_another_model_or_step_budget_is_another_cache_identity() -> None:
+    def identity(**changes: object) -> str:
+        config: dict[str, object] = {"base_url": "http://agent.example:8000", "working_root": "/srv/x"}
+        return OpenHandsResource(**{**config, **changes}).get_generator().cache_identity  # type: ignore[arg-type]
+
+    assert identity(llm_model="a/one") != identity(llm_model="a/two")
+    assert identity(max_iterations=10) != identity(max_iterations=20)
+    assert identity(base_url="http://other-agent.example:8000") == identity()

@@ -13,13 +13,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from resources.artifact_io import ArtifactIOManager
 from resources.project import ProjectResource
 from spec2prod_assets.environment.builder import ENV_CACHE_ENV
-from spec2prod_assets.pipeline.assets import baseline_tests, refactored_code, spec, workflow_report
 from spec2prod_assets.project.layout import FOUND_BY_SLUG_FOLDER, FOUND_BY_TESTS_FOLDER, FOUND_NOTHING
 from tests.conftest import SPECS_PARTITION, copy_demo, tree_digest, write_files
 from tests.spec2prod_assets.environment.local_wheels import offline_uv, write_wheel
+from tests.support.pipeline_steps import materialize_stages
 
 PARTITION = "calculator"
 
@@ -45,20 +44,14 @@ def _plain(value: dg.MetadataValue) -> object:
 
 
 def _materialize(
-    assets: list[dg.AssetsDefinition],
+    selection: list[str],
     project_root: Path,
     work_dir: Path,
     instance: dg.DagsterInstance,
     partition: str = PARTITION,
 ) -> dg.ExecuteInProcessResult:
     project = ProjectResource(root=str(project_root), work_dir=str(work_dir))
-    return dg.materialize(
-        assets,
-        partition_key=partition,
-        resources={"project": project, "io_manager": ArtifactIOManager(project=project)},
-        instance=instance,
-        raise_on_error=False,
-    )
+    return materialize_stages(selection, project=project, partition=partition, instance=instance)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +66,10 @@ def calculator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Materialize
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(SPECS_PARTITION, [PARTITION])
         result = _materialize(
-            [spec, baseline_tests, refactored_code, workflow_report], project_root, base / "work", instance
+            ["spec", "baseline_tests", "refactored_code", "workflow_report"],
+            project_root,
+            base / "work",
+            instance,
         )
         assert result.success, [e.message for e in result.all_events if e.is_failure]
         yield Materialized(result, before, tree_digest(project_root))
@@ -119,7 +115,7 @@ def test_a_project_without_tests_warns_loudly_and_says_so_in_the_metadata(
 ) -> None:
     project_root = copy_demo(tmp_path / "demo")
     shutil.rmtree(project_root / "tests")
-    result = _materialize([spec, baseline_tests], project_root, tmp_path / "work", partitioned_instance)
+    result = _materialize(["spec", "baseline_tests"], project_root, tmp_path / "work", partitioned_instance)
     assert result.success
     metadata = Materialized(result, {}, {}).metadata("baseline_tests")
     assert (metadata["tests_found"], metadata["tests_found_by"]) == (0, FOUND_NOTHING)
@@ -149,7 +145,7 @@ def test_the_commonest_layout_runs_its_own_tests_in_the_baseline(tmp_path: Path)
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(SPECS_PARTITION, ["greeter"])
         result = _materialize(
-            [spec, baseline_tests], project_root, tmp_path / "work", instance, partition="greeter"
+            ["spec", "baseline_tests"], project_root, tmp_path / "work", instance, partition="greeter"
         )
     assert result.success
     metadata = Materialized(result, {}, {}).metadata("baseline_tests")
@@ -191,7 +187,7 @@ def test_a_component_that_imports_a_third_party_package_runs_in_its_own_environm
         with dg.DagsterInstance.ephemeral() as instance:
             instance.add_dynamic_partitions(SPECS_PARTITION, ["greeter"])
             result = _materialize(
-                [spec, baseline_tests],
+                ["spec", "baseline_tests"],
                 project_root,
                 tmp_path / f"work{attempt}",
                 instance,
@@ -226,7 +222,7 @@ def test_the_example_tests_cover_less_than_the_spec_asks(
 ) -> None:
     project_root = copy_demo(tmp_path / "demo")
     result = _materialize(
-        [spec, baseline_tests], project_root, tmp_path / "work", partitioned_instance, component
+        ["spec", "baseline_tests"], project_root, tmp_path / "work", partitioned_instance, component
     )
     assert result.success
     by_asset = {
@@ -275,7 +271,7 @@ def test_a_missing_source_path_fails_the_blocking_check_and_stops_downstream(
     project_root = copy_demo(tmp_path / "demo")
     shutil.rmtree(project_root / "src" / "calculator")
     result = _materialize(
-        [spec, baseline_tests, refactored_code], project_root, tmp_path / "work", partitioned_instance
+        ["spec", "baseline_tests", "refactored_code"], project_root, tmp_path / "work", partitioned_instance
     )
     assert not result.success
     [check] = result.get_asset_check_evaluations()
@@ -284,4 +280,4 @@ def test_a_missing_source_path_fails_the_blocking_check_and_stops_downstream(
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"spec"}
     started = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_START}
-    assert started.isdisjoint({"baseline_tests", "refactored_code"})
+    assert started == {"spec_and_baseline"}

@@ -206,7 +206,7 @@ def test_the_source_path_gate_names_its_declared_check(tmp_path: Path) -> None:
     ids=["deployed-release-is-live", "another-release-is-live", "nothing-live"],
 )
 def test_the_health_gate_rereads_the_environment(live: ReleaseInfo | None, passed: bool) -> None:
-    result = live_release_check(_Records(live), STAGING, "mathy", _outcome())
+    result = live_release_check(_Records(live), STAGING, "mathy", _outcome(), asset=STAGING_DEPLOYMENT)
     assert (result.check_name, result.passed) == (HEALTHY, passed)
 
 

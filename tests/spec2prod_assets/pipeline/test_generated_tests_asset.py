@@ -14,12 +14,11 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from resources.artifact_io import ArtifactIOManager
 from resources.project import ProjectResource
-from spec2prod_assets.pipeline.assets import baseline_tests, generated_tests, spec
 from spec2prod_assets.pipeline.partitions import specs_partitions
 from tests.conftest import REPO_ROOT
 from tests.support.fake_generators import CrashingGenerator, OneFileGenerator, Script
+from tests.support.pipeline_steps import materialize_stages
 
 DEMO = REPO_ROOT / "examples" / "demo"
 PARTITION = "calculator"
@@ -58,15 +57,12 @@ def project(tmp_path: Path) -> ProjectResource:
 def _materialize(project: ProjectResource, generator: object) -> dg.ExecuteInProcessResult:
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(specs_partitions.name, [PARTITION])
-    return dg.materialize(
-        [spec, baseline_tests, generated_tests],
-        partition_key=PARTITION,
+    return materialize_stages(
+        ["spec", "baseline_tests", "generated_tests"],
+        project=project,
+        partition=PARTITION,
         instance=instance,
-        resources={
-            "project": project,
-            "io_manager": ArtifactIOManager(project=project),
-            "test_generator": generator,
-        },
+        resources={"test_generator": generator},
         run_config={
             "ops": {
                 "generated_tests": {
@@ -139,3 +135,37 @@ def test_one_good_generated_test_shows_the_whole_funnel_in_the_metadata(project:
     assert sorted(p.name for p in (project.root_path / "tests" / "calculator").iterdir()) == [
         "test_operations.py"
     ]
+
+
+def test_a_rerun_of_unchanged_inputs_submits_nothing_and_reuses_the_funnels_verdict(
+    project: ProjectResource,
+) -> None:
+    def generator() -> OneFileGenerator:
+        return OneFileGenerator(
+            name="one-good-test", content=GOOD_TEST, default_script=Script(cost_usd=0.02, tokens=1000)
+        )
+
+    cold = _metadata(_materialize(project, generator()))
+    warm_result = _materialize(project, generator())
+
+    warm = _metadata(warm_result)
+    assert (cold["tasks_submitted"], cold["cache_hits"], cold["funnel_cached"]) == (1, 0, False)
+    assert (warm["tasks_submitted"], warm["cache_hits"], warm["funnel_cached"]) == (0, 1, True)
+    assert warm["cost_usd"] == 0.0
+    assert [warm[key] for key in FUNNEL_KEYS[:5]] == [cold[key] for key in FUNNEL_KEYS[:5]]
+    value = warm_result.output_for_node("generated_tests")
+    (accepted,) = value.funnel.accepted_files
+    assert (Path(value.funnel.accepted_dir) / accepted).read_text() == GOOD_TEST
+
+
+def test_a_changed_byte_in_the_components_code_asks_the_generator_again(project: ProjectResource) -> None:
+    def generator() -> OneFileGenerator:
+        return OneFileGenerator(name="one-good-test", content=GOOD_TEST, default_script=Script())
+
+    _materialize(project, generator())
+    module = project.root_path / "src" / "calculator" / "operations.py"
+    module.write_text(module.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+
+    metadata = _metadata(_materialize(project, generator()))
+
+    assert (metadata["tasks_submitted"], metadata["cache_hits"], metadata["funnel_cached"]) == (1, 0, False)

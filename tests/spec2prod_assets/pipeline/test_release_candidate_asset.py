@@ -14,22 +14,15 @@ from textwrap import dedent
 import dagster as dg
 import pytest
 
-from resources.artifact_io import ArtifactIOManager
 from resources.project import ProjectResource
 from spec2prod_assets.environment.builder import ENV_CACHE_ENV
-from spec2prod_assets.pipeline.assets import (
-    baseline_tests,
-    generated_tests,
-    refactored_code,
-    release_candidate,
-    spec,
-)
 from spec2prod_assets.pipeline.checks import COVERAGE_MEETS_THRESHOLD, EXISTING_TESTS_RAN
 from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.release.bundle import verify_bundle
 from tests.conftest import copy_demo
 from tests.spec2prod_assets.environment.local_wheels import offline_uv, write_wheel
 from tests.support.fake_generators import OneFileGenerator, Script
+from tests.support.pipeline_steps import materialize_stages
 
 PARTITION = "calculator"
 GOOD_TEST = dedent(
@@ -50,13 +43,12 @@ def _materialize(project_root: Path, work_dir: Path) -> dg.ExecuteInProcessResul
     project = ProjectResource(root=str(project_root), work_dir=str(work_dir), test_timeout_s=120.0)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(specs_partitions.name, [PARTITION])
-    return dg.materialize(
-        [spec, baseline_tests, generated_tests, refactored_code, release_candidate],
-        partition_key=PARTITION,
+    return materialize_stages(
+        ["spec", "baseline_tests", "generated_tests", "refactored_code", "release_candidate"],
+        project=project,
+        partition=PARTITION,
         instance=instance,
         resources={
-            "project": project,
-            "io_manager": ArtifactIOManager(project=project),
             "test_generator": OneFileGenerator(
                 name="one-good-test", content=GOOD_TEST, default_script=Script()
             ),
@@ -68,7 +60,6 @@ def _materialize(project_root: Path, work_dir: Path) -> dg.ExecuteInProcessResul
                 }
             }
         },
-        raise_on_error=False,
     )
 
 

@@ -1,18 +1,23 @@
 """Reads of the Dagster instance: stage timings from a run's step events, the upstream steps of the asset
 graph, the execution mode from the run config, and each asset's materialization metadata."""
 
-from __future__ import annotations
+
+import time
+from collections.abc import Iterator
 
 import dagster as dg
 import pytest
+from dagster import AssetExecutionContext
 
 from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, SYNC_EXECUTION
+from spec2prod_assets.pipeline.metadata import StageClock
 from spec2prod_assets.pipeline.run_records import (
     NOT_STARTED,
     execution_mode_of,
     materialization_metadata,
+    stage_outcomes,
+    stage_records,
     stage_timings,
-    step_outcomes,
     upstream_steps,
 )
 
@@ -61,10 +66,10 @@ def after_broken() -> None:
     return None
 
 
-def test_step_outcomes_say_what_each_step_did_in_words() -> None:
+def test_stage_outcomes_say_what_each_stage_did_in_words() -> None:
     with dg.instance_for_test() as instance:
         result = dg.materialize([first, broken, after_broken], instance=instance, raise_on_error=False)
-        steps = step_outcomes(instance, result.run_id)
+        steps = stage_outcomes(instance, result.run_id)
         assert {name: step.status for name, step in steps.items()} == {
             "first": "succeeded",
             "broken": "failed",
@@ -72,6 +77,66 @@ def test_step_outcomes_say_what_each_step_did_in_words() -> None:
         assert steps["first"].duration_s >= 0.0
         assert "after_broken" not in steps, "a step that never started has no record: NOT_STARTED stands in"
         assert NOT_STARTED.status == "skipped"
+
+
+@dg.multi_asset(
+    name="one_step",
+    outs={name: dg.AssetOut(is_required=False) for name in ("made", "raised", "never")},
+    check_specs=[dg.AssetCheckSpec("gate", asset="made", blocking=True)],
+    can_subset=True,
+)
+def one_step(context: AssetExecutionContext) -> Iterator[dg.Output[int] | dg.AssetCheckResult]:
+    """Three stages in one step: the first materializes (its gate failing when the run's tag asks), the
+    second raises, the third never starts."""
+    clock = StageClock.start()
+    time.sleep(0.05)
+    yield dg.Output(1, output_name="made", metadata=clock.metadata())
+    yield dg.AssetCheckResult(
+        asset_key="made", check_name="gate", passed=context.run.tags.get("gate") != "fail"
+    )
+    if context.run.tags.get("gate") == "fail":
+        return
+    raise RuntimeError("boom in the second stage")
+
+
+ONE_STEP = {"one_step": ("made", "raised", "never")}
+
+
+def _one_step_run(instance: dg.DagsterInstance, gate: str, selection: list[str] | None = None) -> str:
+    result = dg.materialize(
+        [one_step], instance=instance, tags={"gate": gate}, selection=selection, raise_on_error=False
+    )
+    return result.run_id
+
+
+def test_a_stage_in_a_shared_step_is_timed_from_its_own_materialization() -> None:
+    with dg.instance_for_test() as instance:
+        run_id = _one_step_run(instance, "pass")
+        [made, raised] = stage_records(instance, run_id, step_assets=ONE_STEP)
+        assert (made.stage, made.status, raised.stage, raised.status) == (
+            "made",
+            "SUCCESS",
+            "raised",
+            "FAILURE",
+        )
+        assert made.duration_s >= 0.05
+        assert made.end <= raised.start <= raised.end, "the failed stage runs from the end of the one before"
+        outcomes = stage_outcomes(instance, run_id, step_assets=ONE_STEP)
+        assert {name: o.status for name, o in outcomes.items()} == {"made": "succeeded", "raised": "failed"}
+
+
+def test_a_stage_whose_blocking_check_failed_is_the_failed_one_of_its_step() -> None:
+    with dg.instance_for_test() as instance:
+        run_id = _one_step_run(instance, "fail")
+        outcomes = stage_outcomes(instance, run_id, step_assets=ONE_STEP)
+        assert {name: o.status for name, o in outcomes.items()} == {"made": "failed"}
+
+
+def test_a_failed_step_fails_the_next_stage_the_run_selected_not_one_it_skipped() -> None:
+    with dg.instance_for_test() as instance:
+        run_id = _one_step_run(instance, "pass", selection=["made", "never"])
+        outcomes = stage_outcomes(instance, run_id, selected=["made", "never"], step_assets=ONE_STEP)
+        assert {name: o.status for name, o in outcomes.items()} == {"made": "succeeded", "never": "failed"}
 
 
 def test_materialization_metadata_is_read_back_as_plain_values() -> None:

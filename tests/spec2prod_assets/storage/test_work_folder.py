@@ -43,3 +43,16 @@ def test_numbered_pytest_runs_sort_in_the_order_they_ran(tmp_path: Path) -> None
     names = [numbered_pytest_run(tmp_path, n, "reliability").name for n in (10, 2, 1)]
     assert sorted(names) == ["01-reliability", "02-reliability", "10-reliability"]
     assert numbered_pytest_run(tmp_path, 1, "coverage") == tmp_path / "runs" / "01-coverage"
+
+
+def test_caches_sit_in_one_folder_beside_the_specs_and_are_not_created(tmp_path: Path) -> None:
+    work = WorkFolder(tmp_path / "work")
+
+    assert work.cache("generation-tasks") == tmp_path / "work" / "cache" / "generation-tasks"
+    assert not (tmp_path / "work").exists()
+
+
+@pytest.mark.parametrize("kind", ["", "../escape", "a/b", "Tasks", ".hidden"])
+def test_a_cache_kind_is_a_plain_name(tmp_path: Path, kind: str) -> None:
+    with pytest.raises(ValueError, match="cache kind"):
+        WorkFolder(tmp_path).cache(kind)

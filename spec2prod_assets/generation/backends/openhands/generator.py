@@ -9,6 +9,8 @@ from any process.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import inspect
 import logging
 import re
 import time
@@ -16,6 +18,7 @@ import uuid
 from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from spec2prod_assets.generation.backends.openhands.client import MAX_DETAIL_CHARS, AgentServerClient, clip
 from spec2prod_assets.generation.backends.openhands.errors import (
@@ -83,6 +86,21 @@ class OpenHandsGenerator:
     @property
     def generator_name(self) -> str:
         return "openhands"
+
+    @property
+    def cache_identity(self) -> str:
+        """What an answer depends on besides the task: the model and where it is served, the agent's step
+        budget and the prompt's framing. The task cache keys on it; it holds no key or URL credentials,
+        and which agent server runs the agent is left out (the same model answers the same way there)."""
+        settings = self.settings
+        llm_url = urlsplit(settings.llm_base_url or "")
+        host = f"{llm_url.hostname}:{llm_url.port}" if llm_url.port is not None else llm_url.hostname or ""
+        served_by = llm_url._replace(netloc=host, query="", fragment="").geturl()
+        prompt = hashlib.sha256(inspect.getsource(_prompt).encode("utf-8")).hexdigest()[:16]
+        return (
+            f"openhands model={settings.llm_model} llm_base_url={served_by or '-'} "
+            f"max_iterations={settings.max_iterations} prompt={prompt}"
+        )
 
     async def submit(self, task: GenerationTask) -> TaskHandle:
         """Start the agent on a fresh copy of the task's workspace; returns the handle without waiting.

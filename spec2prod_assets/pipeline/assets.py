@@ -14,12 +14,14 @@ bundles) live in the run's work folder and are referenced by path.
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
 from resources.generators import TestGeneratorResource
 from resources.project import ProjectResource
+from spec2prod_assets.generation.cache import cache_key, files_sha256, text_sha256, tree_sha256
 from spec2prod_assets.generation.funnel import RELIABILITY_RUNS
 from spec2prod_assets.generation.funnel_cache import FunnelCache, funnel_environment_key, run_funnel_cached
 from spec2prod_assets.generation.runner import GeneratedTests, generate
@@ -86,7 +88,12 @@ def spec_and_baseline(
     clock = StageClock.start()
     parsed = locate_spec(project.root_path, context.partition_key)
     context.log.info("Parsed %s: %d requirements", parsed.spec_path, len(parsed.requirements))
-    yield dg.Output(parsed, output_name=SPEC, metadata={**spec_metadata(parsed), **clock.metadata()})
+    yield dg.Output(
+        parsed,
+        output_name=SPEC,
+        metadata={**spec_metadata(parsed), **clock.metadata()},
+        data_version=dg.DataVersion(text_sha256(parsed.model_dump_json())),
+    )
     gate = source_path_check(project.root_path, parsed)
     yield gate
     if not gate.passed:
@@ -105,6 +112,7 @@ def spec_and_baseline(
     yield dg.Output(
         run,
         output_name=BASELINE_TESTS,
+        data_version=_baseline_version(tree, run),
         metadata={
             **test_run_metadata(run),
             **layout_metadata(layout, run),
@@ -213,12 +221,33 @@ async def generated_tests(
     )
     context.log.info("Accepted %d of %d generated tests", funnel.tests_accepted, funnel.tests_generated)
     result = GeneratedTests(outcome=outcome, funnel=funnel, funnel_cached=funnel_cached)
+    accepted = Path(funnel.accepted_dir)
     return dg.Output(
         result,
+        # The accepted tests are this asset's data: the same files, the same version, so a rerun that hit
+        # the caches leaves the release downstream up to date in the UI.
+        data_version=dg.DataVersion(
+            files_sha256(
+                (name, (accepted / name).read_text(encoding="utf-8")) for name in funnel.accepted_files
+            )
+        ),
         metadata={
             **generated_tests_metadata(result),
             **environment_metadata(environment),
             **sandbox_metadata(),
             **clock.metadata(),
         },
+    )
+
+
+def _baseline_version(tree: Path, run: TestRun) -> dg.DataVersion:
+    """The code and tests that ran and what each test did (not how long it took): a rerun on unchanged
+    code gives the same version, so Dagster's UI shows what downstream is still up to date."""
+    return dg.DataVersion(
+        cache_key(
+            {
+                "component": tree_sha256(tree),  # the copy: sources, tests and their configuration
+                "outcomes": sorted((t.test_id, t.outcome) for t in run.outcomes),
+            }
+        )
     )

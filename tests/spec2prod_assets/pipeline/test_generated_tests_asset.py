@@ -78,6 +78,14 @@ def _metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
     return {key: value.value for key, value in materialization.metadata.items()}
 
 
+def _data_versions(result: dg.ExecuteInProcessResult) -> dict[str, str | None]:
+    return {
+        event.asset_key.to_user_string(): event.materialization.tags.get("dagster/data_version")
+        for event in result.get_asset_materialization_events()
+        if event.materialization.tags is not None
+    }
+
+
 def test_a_crashing_generator_degrades_to_zero_accepted_tests_and_the_run_succeeds(
     project: ProjectResource,
 ) -> None:
@@ -145,10 +153,14 @@ def test_a_rerun_of_unchanged_inputs_submits_nothing_and_reuses_the_funnels_verd
             name="one-good-test", content=GOOD_TEST, default_script=Script(cost_usd=0.02, tokens=1000)
         )
 
-    cold = _metadata(_materialize(project, generator()))
+    cold_result = _materialize(project, generator())
     warm_result = _materialize(project, generator())
 
-    warm = _metadata(warm_result)
+    cold, warm = _metadata(cold_result), _metadata(warm_result)
+    # Dagster's own notion of "unchanged": every asset of the rerun has the data version it had before.
+    versions = _data_versions(cold_result)
+    assert set(versions) == {"spec", "baseline_tests", "generated_tests"} and None not in versions.values()
+    assert _data_versions(warm_result) == versions
     assert (cold["tasks_submitted"], cold["cache_hits"], cold["funnel_cached"]) == (1, 0, False)
     assert (warm["tasks_submitted"], warm["cache_hits"], warm["funnel_cached"]) == (0, 1, True)
     assert warm["cost_usd"] == 0.0
@@ -162,10 +174,14 @@ def test_a_changed_byte_in_the_components_code_asks_the_generator_again(project:
     def generator() -> OneFileGenerator:
         return OneFileGenerator(name="one-good-test", content=GOOD_TEST, default_script=Script())
 
-    _materialize(project, generator())
+    before = _data_versions(_materialize(project, generator()))
     module = project.root_path / "src" / "calculator" / "operations.py"
     module.write_text(module.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
 
-    metadata = _metadata(_materialize(project, generator()))
+    result = _materialize(project, generator())
 
+    metadata = _metadata(result)
+    after = _data_versions(result)
+    assert after["spec"] == before["spec"]
+    assert after["baseline_tests"] != before["baseline_tests"]
     assert (metadata["tasks_submitted"], metadata["cache_hits"], metadata["funnel_cached"]) == (1, 0, False)

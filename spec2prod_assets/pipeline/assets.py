@@ -38,6 +38,7 @@ from spec2prod_assets.pipeline.metadata import (
     sandbox_metadata,
     spec_metadata,
     test_run_metadata,
+    versioned_output,
 )
 from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.pipeline.stages import (
@@ -88,11 +89,11 @@ def spec_and_baseline(
     clock = StageClock.start()
     parsed = locate_spec(project.root_path, context.partition_key)
     context.log.info("Parsed %s: %d requirements", parsed.spec_path, len(parsed.requirements))
-    yield dg.Output(
+    yield versioned_output(
         parsed,
         output_name=SPEC,
         metadata={**spec_metadata(parsed), **clock.metadata()},
-        data_version=dg.DataVersion(text_sha256(parsed.model_dump_json())),
+        version=text_sha256(parsed.model_dump_json()),
     )
     gate = source_path_check(project.root_path, parsed)
     yield gate
@@ -109,10 +110,10 @@ def spec_and_baseline(
     )
     if run.collected == 0:
         context.log.warning(no_tests_warning(layout, parsed.allow_no_tests))
-    yield dg.Output(
+    yield versioned_output(
         run,
         output_name=BASELINE_TESTS,
-        data_version=_baseline_version(tree, run),
+        version=_baseline_version(tree, run),
         metadata={
             **test_run_metadata(run),
             **layout_metadata(layout, run),
@@ -222,14 +223,12 @@ async def generated_tests(
     context.log.info("Accepted %d of %d generated tests", funnel.tests_accepted, funnel.tests_generated)
     result = GeneratedTests(outcome=outcome, funnel=funnel, funnel_cached=funnel_cached)
     accepted = Path(funnel.accepted_dir)
-    return dg.Output(
+    return versioned_output(
         result,
         # The accepted tests are this asset's data: the same files, the same version, so a rerun that hit
         # the caches leaves the release downstream up to date in the UI.
-        data_version=dg.DataVersion(
-            files_sha256(
-                (name, (accepted / name).read_text(encoding="utf-8")) for name in funnel.accepted_files
-            )
+        version=files_sha256(
+            (name, (accepted / name).read_text(encoding="utf-8")) for name in funnel.accepted_files
         ),
         metadata={
             **generated_tests_metadata(result),
@@ -240,14 +239,12 @@ async def generated_tests(
     )
 
 
-def _baseline_version(tree: Path, run: TestRun) -> dg.DataVersion:
+def _baseline_version(tree: Path, run: TestRun) -> str:
     """The code and tests that ran and what each test did (not how long it took): a rerun on unchanged
     code gives the same version, so Dagster's UI shows what downstream is still up to date."""
-    return dg.DataVersion(
-        cache_key(
-            {
-                "component": tree_sha256(tree),  # the copy: sources, tests and their configuration
-                "outcomes": sorted((t.test_id, t.outcome) for t in run.outcomes),
-            }
-        )
+    return cache_key(
+        {
+            "component": tree_sha256(tree),  # the copy: sources, tests and their configuration
+            "outcomes": sorted((t.test_id, t.outcome) for t in run.outcomes),
+        }
     )

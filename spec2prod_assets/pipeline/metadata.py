@@ -7,9 +7,10 @@ declared here, so a table keeps its column types even when it has no rows.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 
@@ -67,6 +68,21 @@ def seconds_since(started: float) -> float:
 
 
 STARTED_AT = "started_at"
+_T = TypeVar("_T")
+
+
+def versioned_output(
+    value: _T, *, version: str, metadata: MetadataDict, output_name: str = "result"
+) -> dg.Output[_T]:
+    """An output with a data version computed from its content, so Dagster's UI can tell an unchanged
+    rerun from a change. The parameter is marked beta in Dagster 1.13; its notice would reach every CLI
+    user's console from the step workers (which do not share the CLI's warning filters), so it is
+    silenced here, at the one call."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.Output(
+            value, output_name=output_name, metadata=metadata, data_version=dg.DataVersion(version)
+        )
 
 
 @dataclass(frozen=True)

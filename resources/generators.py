@@ -18,12 +18,18 @@ import dagster as dg
 from pydantic import Field
 
 from resources.env_vars import env_choice, env_flag, env_float, env_int
-from spec2prod_assets.generation.backends.crosshair import CrossHairGenerator
+from spec2prod_assets.generation.backends.crosshair import DEFAULT_DEADLINE_S, CrossHairGenerator
+from spec2prod_assets.generation.backends.crosshair_budget import BudgetPolicy
 from spec2prod_assets.generation.backends.openhands.generator import OpenHandsGenerator
 from spec2prod_assets.generation.backends.openhands.settings import OpenHandsSettings
 from spec2prod_assets.generation.protocol import TestGenerator
 
 DEFAULT_LLM_MODEL = "openai/gpt-4o"
+CROSSHAIR_TIME_BUDGET_ENV = "SPEC2PROD_CROSSHAIR_TIME_BUDGET_S"
+CROSSHAIR_PER_CONDITION_ENV = "SPEC2PROD_CROSSHAIR_PER_CONDITION_S"
+CROSSHAIR_PER_LINE_ENV = "SPEC2PROD_CROSSHAIR_PER_LINE_S"
+CROSSHAIR_DEADLINE_ENV = "SPEC2PROD_CROSSHAIR_DEADLINE_S"
+CROSSHAIR_PARALLEL_ENV = "SPEC2PROD_CROSSHAIR_PARALLEL"
 
 
 class TestGeneratorResource(Protocol):
@@ -36,12 +42,42 @@ class CrossHairGeneratorResource(dg.ConfigurableResource):
     """CrossHair's symbolic execution writes the tests, one local subprocess per module; costs nothing."""
 
     per_condition_timeout_s: float = Field(default=4.0, description="CrossHair's budget per function.")
-    time_budget_s: float = Field(default=180.0, description="A task still running after this is killed.")
+    time_budget_s: float = Field(
+        default=180.0,
+        description="The most one module's run gets, however large the module "
+        f"({CROSSHAIR_TIME_BUDGET_ENV}); a run still going at its budget is killed.",
+    )
+    min_budget_s: float = Field(default=BudgetPolicy.min_s, description="The least one module's run gets.")
+    base_budget_s: float = Field(
+        default=BudgetPolicy.base_s,
+        description="Each run's budget before its size counts (CrossHair's start-up).",
+    )
+    per_line_budget_s: float = Field(
+        default=BudgetPolicy.per_line_s,
+        description=f"Seconds a run's budget grows per line of its module's code ({CROSSHAIR_PER_LINE_ENV}).",
+    )
+    deadline_s: float = Field(
+        default=DEFAULT_DEADLINE_S,
+        description="All of one run's CrossHair work, from its first task on "
+        f"({CROSSHAIR_DEADLINE_ENV}): a queued task gets only what is left. Keep it under the "
+        "`generated_tests` deadline, so a task stopped here says why.",
+    )
+    max_parallel: int | None = Field(
+        default=None,
+        description=f"CrossHair runs at once ({CROSSHAIR_PARALLEL_ENV}); the rest wait in submit order. "
+        "None: the cores this process may use.",
+    )
 
     def get_generator(self) -> CrossHairGenerator:
         """A fresh generator: it holds the running tasks of one `generate` call."""
         return CrossHairGenerator(
-            per_condition_timeout_s=self.per_condition_timeout_s, time_budget_s=self.time_budget_s
+            per_condition_timeout_s=self.per_condition_timeout_s,
+            time_budget_s=self.time_budget_s,
+            min_budget_s=self.min_budget_s,
+            base_budget_s=self.base_budget_s,
+            per_line_budget_s=self.per_line_budget_s,
+            deadline_s=self.deadline_s,
+            max_parallel=self.max_parallel,
         )
 
 
@@ -80,19 +116,23 @@ class OpenHandsResource(dg.ConfigurableResource):
         return OpenHandsGenerator(settings, log=dg.get_dagster_logger(__name__))
 
 
-CROSSHAIR_TIME_BUDGET_ENV = "SPEC2PROD_CROSSHAIR_TIME_BUDGET_S"
-CROSSHAIR_PER_CONDITION_ENV = "SPEC2PROD_CROSSHAIR_PER_CONDITION_S"
-
-
 def crosshair_from_env() -> CrossHairGeneratorResource:
-    """The built-in generator, its budgets from the environment where set: a large project's exploration
-    (or a CI job with minutes to spare) needs a different budget than the bundled example."""
-    budget = env_float(CROSSHAIR_TIME_BUDGET_ENV, at_least=0.0, strictly=True, unit="seconds")
-    per_condition = env_float(CROSSHAIR_PER_CONDITION_ENV, at_least=0.0, strictly=True, unit="seconds")
-    defaults = CrossHairGeneratorResource()
+    """The built-in generator, its budgets and parallelism from the environment where set: a large
+    project's exploration (or a CI job with minutes to spare) needs a different budget than the bundled
+    example, and a machine shared with other work fewer runs at once than it has cores."""
+    seconds = {
+        "time_budget_s": CROSSHAIR_TIME_BUDGET_ENV,
+        "per_condition_timeout_s": CROSSHAIR_PER_CONDITION_ENV,
+        "per_line_budget_s": CROSSHAIR_PER_LINE_ENV,
+        "deadline_s": CROSSHAIR_DEADLINE_ENV,
+    }
+    settings: dict[str, Any] = {
+        name: env_float(variable, at_least=0.0, strictly=True, unit="seconds")
+        for name, variable in seconds.items()
+    }
+    settings["max_parallel"] = env_int(CROSSHAIR_PARALLEL_ENV, at_least=1)
     return CrossHairGeneratorResource(
-        time_budget_s=defaults.time_budget_s if budget is None else budget,
-        per_condition_timeout_s=defaults.per_condition_timeout_s if per_condition is None else per_condition,
+        **{name: value for name, value in settings.items() if value is not None}
     )
 
 

@@ -1,11 +1,11 @@
 """spec2prod's test tools inside a component's environment, without installing them into the project.
 
-Every run in the component's environment needs pytest, pytest-cov, coverage, pytest-random-order (the
-funnel's reliability runs), CrossHair and spec2prod's outcomes plugin, at exactly the versions spec2prod
-runs with. They are not downloaded: the environment gets a folder of links to the files of spec2prod's
-own installed distributions (the tools and what they require, nothing else) and a `.pth` file naming
-that folder. So a cold build needs no network, and the component still cannot import dagster, httpx or
-anything else spec2prod depends on.
+Every run in the component's environment needs pytest, pytest-cov, coverage, pytest-random-order and
+pytest-repeat (the funnel's reliability run repeats every test in one shuffled session), CrossHair and
+spec2prod's outcomes plugin, at exactly the versions spec2prod runs with. They are not downloaded: the
+environment gets a folder of links to the files of spec2prod's own installed distributions (the tools
+and what they require, nothing else) and a `.pth` file naming that folder. So a cold build needs no
+network, and the component still cannot import dagster, httpx or anything else spec2prod depends on.
 
 A `.pth` folder comes after site-packages on `sys.path`: when the project pins its own version of a tool
 (pytest, pluggy...), its installed pin wins, and spec2prod's copy is only the fallback.
@@ -24,7 +24,14 @@ from pathlib import Path
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-TOOL_DISTRIBUTIONS = ("pytest", "pytest-cov", "coverage", "pytest-random-order", "crosshair-tool")
+TOOL_DISTRIBUTIONS = (
+    "pytest",
+    "pytest-cov",
+    "coverage",
+    "pytest-random-order",
+    "pytest-repeat",
+    "crosshair-tool",
+)
 PLUGIN_MODULE = "spec2prod_assets.testing.outcomes_plugin"
 TOOLS_FOLDER = "spec2prod-tools"
 PTH_NAME = "_spec2prod_tools.pth"

@@ -1,8 +1,8 @@
 """The validation funnel: only generated tests that prove themselves reach a release.
 
 The filter chain of Meta's TestGen-LLM, applied to each test, not each file, behind a static policy:
-  plain unit test (`policy`) -> collected by pytest -> passes -> passes every one of N runs in random
-  order -> adds coverage.
+  plain unit test (`policy`) -> collected by pytest -> passes -> passes every one of N repetitions in
+  random order, all in one pytest process (`reliability`) -> adds coverage.
 Generated tests are untrusted code: the policy refuses, before anything runs, the ones that reach for
 the OS, the interpreter or the tools that report the verdict; the rest only ever run in a copy of the
 component, in a subprocess with a timeout and an environment without secrets (see `testing.pytest_run`
@@ -20,9 +20,11 @@ from typing import Literal
 from coverage import CoverageData
 from pydantic import BaseModel, ConfigDict
 
+from spec2prod_assets.generation.failure_reason import first_line
 from spec2prod_assets.generation.policy import allowed_part, importable_names
 from spec2prod_assets.generation.protocol import GeneratedFile, RejectedPath
 from spec2prod_assets.generation.pruning import count_test_defs, keep_tests
+from spec2prod_assets.generation.reliability import RELIABILITY_RUNS, name_of_test, unreliable_tests
 from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.storage.atomic_files import write_text_atomically
 from spec2prod_assets.storage.work_folder import numbered_pytest_run
@@ -33,8 +35,6 @@ from spec2prod_assets.testing.pytest_run import TestOutcome, TestRun, TestRunErr
 # The funnel's filters in order; `path` is the check on where a generator wanted to write, `policy` the
 # static check of what a generated test may do (`generation.policy`).
 FunnelFilter = Literal["path", "policy", "collect", "pass", "reliable", "coverage"]
-RELIABILITY_RUNS = 5
-_EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b")
 
 
 class Rejection(BaseModel):
@@ -150,7 +150,10 @@ class _Runner:
         self.count = 0
         self.last_output_dir = work_dir
 
-    def run(self, label: str, test_paths: Sequence[str], extra_args: Sequence[str] = ()) -> TestRun:
+    def run(
+        self, label: str, test_paths: Sequence[str], extra_args: Sequence[str] = (), timeout_factor: float = 1
+    ) -> TestRun:
+        """`timeout_factor`: a run that repeats every test N times gets N times the time."""
         self.count += 1
         self.last_output_dir = numbered_pytest_run(self.work_dir, self.count, label)
         return run_tests(
@@ -158,7 +161,7 @@ class _Runner:
             self.layout,
             test_paths=test_paths,
             output_dir=self.last_output_dir,
-            timeout_s=self.timeout_s,
+            timeout_s=self.timeout_s * timeout_factor,
             extra_args=extra_args,
         )
 
@@ -182,7 +185,7 @@ def _collect_and_pass(runner: _Runner, candidates: list[_Candidate], rejections:
                 runs.append(([candidate], runner.run("collect-pass-single", [candidate.path])))
             except TestRunError as exc:
                 rejections.append(
-                    Rejection(file=candidate.path, test=None, stage="collect", reason=_first_line(exc))
+                    Rejection(file=candidate.path, test=None, stage="collect", reason=first_line(exc))
                 )
     collected = 0
     for group, run in runs:
@@ -193,7 +196,7 @@ def _collect_and_pass(runner: _Runner, candidates: list[_Candidate], rejections:
             if errors:
                 rejections.append(
                     Rejection(
-                        file=candidate.path, test=None, stage="collect", reason=_first_line(errors[0].message)
+                        file=candidate.path, test=None, stage="collect", reason=first_line(errors[0].message)
                     )
                 )
                 continue
@@ -202,13 +205,13 @@ def _collect_and_pass(runner: _Runner, candidates: list[_Candidate], rejections:
                     Rejection(file=candidate.path, test=None, stage="collect", reason="no tests collected")
                 )
                 continue
-            collected += len({_test_name(o.test_id) for o in outcomes})
+            collected += len({name_of_test(o.test_id) for o in outcomes})
             verdicts: dict[str, bool] = {}
             for outcome in outcomes:
-                name = _test_name(outcome.test_id)
+                name = name_of_test(outcome.test_id)
                 verdicts[name] = verdicts.get(name, True) and outcome.outcome == "passed"
                 if outcome.outcome != "passed":
-                    reason = f"{outcome.outcome}: {_first_line(outcome.message) or outcome.outcome}"
+                    reason = f"{outcome.outcome}: {first_line(outcome.message) or outcome.outcome}"
                     rejections.append(
                         Rejection(file=candidate.path, test=outcome.test_id, stage="pass", reason=reason)
                     )
@@ -219,31 +222,28 @@ def _collect_and_pass(runner: _Runner, candidates: list[_Candidate], rejections:
 def _check_reliability(
     runner: _Runner, tree: Path, candidates: list[_Candidate], rejections: list[Rejection], runs: int
 ) -> None:
-    """Filter (c): every surviving test passes `runs` times, each time in a different random order."""
+    """Filter (c): every surviving test passes `runs` repetitions in random order, in one pytest process."""
     _rewrite_survivors(tree, candidates)
-    for attempt in range(1, runs + 1):
-        alive = [c for c in candidates if c.alive]
-        if not alive:
-            return
-        args = ["-p", "random_order", "--random-order-bucket=global", f"--random-order-seed={attempt * 7919}"]
-        try:
-            run = runner.run(f"reliability-{attempt}", [c.path for c in alive], args)
-        except TestRunError as exc:
-            _reject_survivors(
-                alive, rejections, "reliable", f"run {attempt} of {runs} crashed: {_first_line(exc)}"
-            )
-            return
-        by_file = _outcomes_by_file(run)
-        for candidate in alive:
-            for outcome in by_file.get(candidate.path, []):
-                name = _test_name(outcome.test_id)
-                if outcome.outcome != "passed" and name in candidate.alive:
-                    candidate.alive.discard(name)
-                    reason = f"flaky: {outcome.outcome} in random-order run {attempt} of {runs}"
-                    rejections.append(
-                        Rejection(file=candidate.path, test=outcome.test_id, stage="reliable", reason=reason)
-                    )
-        _rewrite_survivors(tree, candidates)
+    alive = [c for c in candidates if c.alive]
+    if not alive or runs < 1:
+        return
+    try:
+        unreliable = unreliable_tests(
+            [c.test_id(name) for c in alive for name in sorted(c.alive)], runner.run, runs
+        )
+    except TestRunError as exc:
+        crashed = f"the run of {runs} random-order repetitions crashed: {first_line(exc)}"
+        _reject_survivors(alive, rejections, "reliable", crashed)
+        return
+    for candidate in alive:
+        for name in sorted(candidate.alive):
+            why = unreliable.get(candidate.test_id(name))
+            if why is not None:
+                candidate.alive.discard(name)
+                rejections.append(
+                    Rejection(file=candidate.path, test=candidate.test_id(name), stage="reliable", reason=why)
+                )
+    _rewrite_survivors(tree, candidates)
 
 
 def _keep_coverage_gains(
@@ -265,7 +265,7 @@ def _keep_coverage_gains(
     try:
         run = runner.run("coverage", paths, ["--cov-context=test"])
     except TestRunError as exc:
-        _reject_survivors(alive, rejections, "coverage", f"coverage run failed: {_first_line(exc)}")
+        _reject_survivors(alive, rejections, "coverage", f"coverage run failed: {first_line(exc)}")
         return before.line_pct, before.branch_pct
     report = run.coverage or CoverageReport(modules=())
     data = CoverageData(basename=str(runner.last_output_dir / ".coverage"))
@@ -360,11 +360,6 @@ def _outcomes_by_file(run: TestRun) -> dict[str, list[TestOutcome]]:
     return grouped
 
 
-def _test_name(test_id: str) -> str:
-    """`tests/x.py::TestA::test_b[1]` -> `TestA::test_b`: parametrized variants stand or fall together."""
-    return re.sub(r"\[.*\]$", "", test_id.split("::", 1)[1]) if "::" in test_id else test_id
-
-
 def _reject_survivors(
     candidates: Iterable[_Candidate], rejections: list[Rejection], failed: FunnelFilter, reason: str
 ) -> None:
@@ -379,18 +374,3 @@ def _reject_survivors(
 
 def _alive_count(candidates: Iterable[_Candidate]) -> int:
     return sum(len(c.alive) for c in candidates)
-
-
-def _first_line(value: object) -> str:
-    """The one line that says why: an exception line (`SyntaxError: ...`) in pytest's last block of
-    `E ` lines if there is one, else that block's first line (`assert -1 == 1`), else the first line."""
-    lines = [line.strip() for line in str(value).strip().splitlines() if line.strip()]
-    block: list[str] = []
-    for index, line in enumerate(lines):
-        if line.startswith("E "):
-            if index == 0 or not lines[index - 1].startswith("E "):
-                block = []
-            block.append(line.removeprefix("E").strip())
-    exceptions = [line for line in block if _EXCEPTION_LINE_RE.match(line)]
-    chosen = exceptions[-1] if exceptions else (block[0] if block else (lines[0] if lines else ""))
-    return chosen[:300]

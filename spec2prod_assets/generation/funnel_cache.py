@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from spec2prod_assets.generation import funnel, policy, pruning
+from spec2prod_assets.generation import funnel, policy, pruning, reliability
 from spec2prod_assets.generation.cache import KindCache, cache_key, files_sha256, text_sha256, tree_sha256
 from spec2prod_assets.generation.funnel import RELIABILITY_RUNS, FunnelResult, run_funnel
 from spec2prod_assets.generation.protocol import GeneratedFile, RejectedPath
@@ -31,8 +31,15 @@ from spec2prod_assets.testing.pytest_run import TestRun
 FUNNEL_CACHE_KIND = "funnel-verdicts"
 ACCEPTED_DIR = "accepted"  # where `run_funnel` writes the accepted files inside its work_dir
 # The code that decides a verdict: a change to any of it may change the verdict.
-_FUNNEL_TOOLS = ("pytest", "pytest-cov", "coverage", "pytest-random-order", "pytest-timeout")
-_VERDICT_CODE = (funnel, policy, pruning, pytest_run, coverage_report)
+_FUNNEL_TOOLS = (
+    "pytest",
+    "pytest-cov",
+    "coverage",
+    "pytest-random-order",
+    "pytest-repeat",
+    "pytest-timeout",
+)
+_VERDICT_CODE = (funnel, policy, pruning, reliability, pytest_run, coverage_report)
 
 
 class FunnelCache(KindCache):

@@ -90,6 +90,11 @@ class TaskStatus(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     link: str | None = Field(default=None, description="Where a person can look at the task, if anywhere.")
+    time_budget_s: float | None = Field(
+        default=None,
+        description="The seconds the backend gave this task before it is stopped, once it knows; "
+        "None when the backend sets no budget of its own (or the task is still queued).",
+    )
 
 
 class GeneratedFile(BaseModel):

@@ -250,6 +250,9 @@ def generated_tests_metadata(result: GeneratedTests) -> MetadataDict:
             "\n".join(f"- `{t}`" for t in funnel.accepted_tests) or "None."
         ),
     }
+    budgets = [s.time_budget_s for s in outcome.statuses if s.time_budget_s is not None]
+    if budgets:  # CrossHair's budget per module, from the module's size and the run's deadline
+        metadata["crosshair_budget_s"] = max(budgets)
     if outcome.generator == "openhands":
         conversations = {h.task_id: h.backend_id for h in outcome.handles}
         metadata["conversation_ids"] = dg.MetadataValue.json(conversations)

@@ -154,14 +154,18 @@ def test_spec2prods_own_dependencies_cannot_be_imported(wheelhouse: Path, cache_
         assert f"ModuleNotFoundError: No module named '{module}'" in result.stderr, module
 
 
+TOOLS = ("pytest", "pytest-cov", "coverage", "pytest-repeat", "crosshair-tool")
+
+
 def test_spec2prods_tools_are_there_at_its_exact_versions(wheelhouse: Path, cache_root: Path) -> None:
     env = ensure_environment([], cache_root=cache_root)
     code = (
         "import importlib.metadata as m, spec2prod_assets.testing.outcomes_plugin, crosshair, random_order\n"
-        "print(' '.join(m.version(n) for n in ('pytest', 'pytest-cov', 'coverage', 'crosshair-tool')))"
+        "import pytest_repeat\n"
+        f"print(' '.join(m.version(n) for n in {TOOLS!r}))"
     )
     result = _in_env(env.python, code)
-    expected = [importlib.metadata.version(n) for n in ("pytest", "pytest-cov", "coverage", "crosshair-tool")]
+    expected = [importlib.metadata.version(n) for n in TOOLS]
     assert result.stdout.split() == expected, result.stderr
 
 

@@ -63,11 +63,11 @@ openhands-deps:
 real-projects: install
 	PYTHON=$(BIN)/python bash scripts/fetch_real_projects.sh
 
-## bench: benchmarks (run by hand; they print ratios measured side by side)
-bench: install
-	$(BIN)/python bench/bench_sync_vs_async.py
-	$(BIN)/python bench/bench_sensor.py
-	$(BIN)/python bench/bench_sandbox.py
+## bench: issue 12's scenarios measured side by side, ending in one table of ratios (BENCH_ARGS=--quick for
+## one round without the agent server; --only a,c for some); bench/bench_{sync_vs_async,sensor,sandbox,...}.py
+## still run alone by hand
+bench: install system-deps openhands-deps
+	$(BIN)/python bench/bench_all.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

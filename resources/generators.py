@@ -136,6 +136,12 @@ def crosshair_from_env() -> CrossHairGeneratorResource:
     )
 
 
+def generator_is_remote(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the configured test generator is a remote agent (OpenHands), whose tasks wait on the network
+    rather than on this machine's cores: what "auto" execution mode decides by."""
+    return bool((os.environ if env is None else env).get("OPENHANDS_URL", "").strip())
+
+
 def openhands_from_env() -> OpenHandsResource | None:
     """The resource configured from OPENHANDS_* variables, or None when OPENHANDS_URL is unset.
 

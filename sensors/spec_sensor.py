@@ -38,11 +38,21 @@ from pathlib import Path
 import dagster as dg
 
 from resources.env_vars import EnvVarError, env_choice, env_int
+from resources.generators import generator_is_remote
 from resources.project import ProjectResource, ProjectRootError
 from sensors.spec_cursor import MAX_CURSOR_ERROR_CHARS, SpecEntry, read_cursor, write_cursor
 from sensors.spec_looks import look, name_problem
-from spec2prod_assets.pipeline.jobs import ALL_JOBS, JOB_FOR_STAGE, STAGE_FOR_JOB, capped_stage
+from spec2prod_assets.pipeline.jobs import (
+    ALL_JOBS,
+    ASYNC_EXECUTION,
+    JOB_FOR_STAGE,
+    STAGE_FOR_JOB,
+    SYNC_EXECUTION,
+    capped_stage,
+)
 from spec2prod_assets.pipeline.partitions import specs_partitions
+from spec2prod_assets.run_mode import choose_mode
+from spec2prod_assets.runtime.processes import usable_cores
 from spec2prod_assets.spec.model import SpecError, Stage, clipped
 from spec2prod_assets.spec.parser import find_spec_files, parse_spec
 
@@ -272,13 +282,16 @@ def build_spec_sensor(
         cursor = write_cursor(plan.entries)
         if not plan.runs:
             return dg.SensorResult(skip_reason=plan.skip_reason(root / "specs"), cursor=cursor)
+        # The executor from what the runs will do, as `spec2prod run` picks it ("auto"; `run_mode`).
+        mode = choose_mode("auto", remote_generator=generator_is_remote(), cores=usable_cores())
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
                     run_key=run.run_key,
                     job_name=run.job_name,
                     partition_key=run.slug,
-                    tags={SPEC_PATH_TAG: run.spec_path, SPEC_SHA_TAG: run.sha},
+                    run_config={"execution": SYNC_EXECUTION if mode.mode == "sync" else ASYNC_EXECUTION},
+                    tags={SPEC_PATH_TAG: run.spec_path, SPEC_SHA_TAG: run.sha, **mode.tags()},
                 )
                 for run in plan.runs
             ],

@@ -97,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--mode",
-        choices=["async", "sync"],
-        default="async",
-        help="async: stages side by side in worker processes; sync: one after the other in this process",
+        choices=["auto", "async", "sync"],
+        default="auto",
+        help="async: stages side by side in worker processes; sync: one after the other in this process; "
+        "auto (default): async, except sync for CrossHair on a single core (the report says which and why)",
     )
     _add_project_root(run)
     run.add_argument("--json", action="store_true", help="print one JSON document on stdout (all runs)")
@@ -280,15 +281,14 @@ def _definitions_problem(*, verbose: bool) -> str | None:
 def _run_one(planned: PlannedRun, args: argparse.Namespace) -> WorkflowResult:
     from spec2prod_assets.cli_output import run_starts_line, stage_line, summary_lines
     from spec2prod_assets.report.run_result import StageFinished
-    from spec2prod_assets.workflow import run_planned
+    from spec2prod_assets.workflow import decide_mode, run_planned
 
     def progress(ended: StageFinished) -> None:
         print(f"  {stage_line(ended)}", flush=True)
 
-    print(run_starts_line(planned, args.mode), flush=True)
-    result = run_planned(
-        planned, args.mode, log_level="INFO" if args.verbose else "CRITICAL", on_stage=progress
-    )
+    mode = decide_mode(args.mode)
+    print(run_starts_line(planned, mode.mode), flush=True)
+    result = run_planned(planned, mode, log_level="INFO" if args.verbose else "CRITICAL", on_stage=progress)
     print("\n".join(summary_lines(result)), flush=True)
     return result
 

@@ -14,14 +14,22 @@ import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
 
+from resources.generators import generator_is_remote
 from resources.project import ProjectResource
-from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, JOB_FOR_STAGE, JOB_STAGES, SYNC_EXECUTION
+from spec2prod_assets.pipeline.jobs import (
+    ASYNC_EXECUTION,
+    JOB_FOR_STAGE,
+    JOB_STAGES,
+    SYNC_EXECUTION,
+    start_step_workers_early,
+)
 from spec2prod_assets.pipeline.partitions import specs_partitions
+from spec2prod_assets.pipeline.run_events import FOLLOWED, RunReader, run_failures
 from spec2prod_assets.pipeline.run_records import (
     NOT_STARTED,
     materialization_metadata,
@@ -29,16 +37,16 @@ from spec2prod_assets.pipeline.run_records import (
     stage_timings,
     upstream_steps,
 )
-from spec2prod_assets.pipeline.stages import RELEASE_CANDIDATE, STEP_ASSETS, WORKFLOW_REPORT
+from spec2prod_assets.pipeline.stages import RELEASE_CANDIDATE, WORKFLOW_REPORT
 from spec2prod_assets.report.run_result import (
-    StageFailure,
     StageFinished,
     StageResult,
-    StageStatus,
     WorkflowResult,
 )
-from spec2prod_assets.report.timings import ExecutionMode, summarize, write_json_report
+from spec2prod_assets.report.timings import summarize, write_json_report
+from spec2prod_assets.run_mode import ModeChoice, RequestedMode, choose_mode
 from spec2prod_assets.run_plan import PlannedRun, plan_run
+from spec2prod_assets.runtime.processes import usable_cores
 from spec2prod_assets.spec.model import Stage
 from spec2prod_assets.storage.work_folder import WorkFolder
 
@@ -52,26 +60,20 @@ QUIET_INSTANCE_CONFIG = """\
 # Written by spec2prod for the runs it starts; edit freely.
 telemetry:
   enabled: false
+# Generation steps (OpenHands tasks or CrossHair) of runs sharing this instance, at most 2 at once.
+concurrency:
+  pools:
+    default_limit: 2
 python_logs:
   python_log_level: INFO
 """
-# The error classes Dagster wraps a step's own exception in; the one-line reason is the exception inside.
-_WRAPPERS = ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError")
-_FOLLOWED = {
-    dg.DagsterEventType.STEP_START,
-    dg.DagsterEventType.ASSET_MATERIALIZATION,
-    dg.DagsterEventType.STEP_SUCCESS,
-    dg.DagsterEventType.STEP_FAILURE,
-    dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-    dg.DagsterEventType.RUN_FAILURE,
-}
 OnStage = Callable[[StageFinished], None]
 
 
 def run_workflow(
     spec_file: str | Path,
     target_stage: Stage | str | None = None,
-    execution_mode: ExecutionMode = "async",
+    execution_mode: RequestedMode = "auto",
     *,
     project_root: str | Path | None = None,
     instance: dg.DagsterInstance | None = None,
@@ -82,44 +84,54 @@ def run_workflow(
     """Take one spec to `target_stage` (default: the spec's own `target_stage`; further only with
     `beyond_target`). A bad spec raises `SpecError`, a stage too far `StageBeyondTargetError`, both
     before anything runs. `log_level` is the level of Dagster's console event log for the run."""
-    if execution_mode not in ("async", "sync"):
-        raise ValueError(f"execution_mode must be 'async' or 'sync', not {execution_mode!r}")
+    if execution_mode not in ("auto", "async", "sync"):
+        raise ValueError(f"execution_mode must be 'auto', 'async' or 'sync', not {execution_mode!r}")
     planned = plan_run(
         Path(spec_file),
         project_root=Path(project_root) if project_root else None,
         stage=Stage(target_stage) if target_stage else None,
         beyond_target=beyond_target,
     )
-    return run_planned(planned, execution_mode, instance=instance, log_level=log_level, on_stage=on_stage)
+    return run_planned(
+        planned, decide_mode(execution_mode), instance=instance, log_level=log_level, on_stage=on_stage
+    )
+
+
+def decide_mode(requested: RequestedMode) -> ModeChoice:
+    """The mode a run in this process gets: as asked, or for "auto" from the configured generator (a
+    remote agent or CrossHair) and the cores this process may use (`run_mode`)."""
+    return choose_mode(requested, remote_generator=generator_is_remote(), cores=usable_cores())
 
 
 def run_planned(
     planned: PlannedRun,
-    execution_mode: ExecutionMode,
+    mode: ModeChoice,
     *,
     instance: dg.DagsterInstance | None = None,
     log_level: str = "INFO",
     on_stage: OnStage | None = None,
 ) -> WorkflowResult:
     """Run a spec that `run_plan` already checked: the command line checks every spec, then runs each."""
+    if mode.mode == "async":
+        start_step_workers_early()  # its imports overlap with setting the run up below
     root, slug = planned.project_root, planned.spec.slug
     instance = instance or persistent_instance(root)
     register_partitions(instance, [slug])
     run_config = {
-        "execution": SYNC_EXECUTION if execution_mode == "sync" else ASYNC_EXECUTION,
+        "execution": SYNC_EXECUTION if mode.mode == "sync" else ASYNC_EXECUTION,
         "resources": {"project": {"config": {"root": str(root)}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
     }
     invocation = uuid.uuid4().hex
     job = JOB_FOR_STAGE[planned.stage]
-    with _StageWatcher(instance, invocation, _RunReader(slug, JOB_STAGES[job]), on_stage):
+    with _StageWatcher(instance, invocation, RunReader(slug, JOB_STAGES[job]), on_stage):
         result = dg.execute_job(
             dg.build_reconstructable_job(__name__, job_by_name.__name__, reconstructable_args=(job,)),
             instance=instance,
             run_config=run_config,
-            tags={"dagster/partition": slug, INVOCATION_TAG: invocation},
+            tags={"dagster/partition": slug, INVOCATION_TAG: invocation, **mode.tags()},
         )
-    return _read_outcome(instance, result.run_id, planned, execution_mode)
+    return _read_outcome(instance, result.run_id, planned, mode)
 
 
 def register_partitions(instance: dg.DagsterInstance, slugs: list[str]) -> list[str]:
@@ -150,131 +162,13 @@ def persistent_instance(project_root: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
-class _RunReader:
-    """Turns a run's events, in order, into stage endings and failure reasons; fed live or all at once.
-
-    A step may run several stages (`stages.STEP_ASSETS`): a stage has ended when the next one of its step
-    materializes or the step ends. When a step fails, the stage that failed is the one whose blocking check
-    failed, else the first stage of the step the run selected that did not materialize.
-    """
-
-    def __init__(self, component: str, stages: Sequence[str]) -> None:
-        self.component = component
-        self.failures: list[StageFailure] = []
-        self._selected = tuple(stages)
-        self._cursor: dict[str, float] = {}  # per step: when its current stage began
-        self._pending: dict[str, StageFinished] = {}  # per step: the stage that materialized last
-        self._announced: set[str] = set()
-        self._stages_with_failed_checks: set[str] = set()
-
-    def see(self, entry: dg.EventLogEntry) -> list[StageFinished]:
-        event = entry.dagster_event
-        if event is None:
-            return []
-        kind, step = event.event_type, event.step_key or ""
-        if kind == dg.DagsterEventType.STEP_START:
-            self._cursor[step] = entry.timestamp
-        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION and entry.asset_materialization is not None:
-            ended = self._flush(step)
-            stage = entry.asset_materialization.asset_key.to_user_string()
-            started = self._cursor.get(step, entry.timestamp)
-            self._pending[step] = self._finished(stage, "succeeded", entry.timestamp - started)
-            self._cursor[step] = entry.timestamp
-            return ended
-        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.event_specific_data
-            if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
-                stage = evaluation.asset_key.to_user_string()
-                failure = StageFailure(
-                    stage=stage,
-                    check=evaluation.check_name,
-                    message=_first_line(evaluation.description or "failed"),
-                )
-                self._stages_with_failed_checks.add(stage)
-                self.failures.append(failure)
-        elif kind == dg.DagsterEventType.RUN_FAILURE:
-            if not self.failures:  # a run that failed outside any step: say so rather than nothing
-                self.failures.append(
-                    StageFailure(stage="run", error="RunFailure", message=_first_line(event.message or ""))
-                )
-        elif kind == dg.DagsterEventType.STEP_SUCCESS:
-            return self._flush(step)
-        elif kind == dg.DagsterEventType.STEP_FAILURE:
-            ended = self._flush(step)
-            blamed = self._blamed_stage(step)
-            if blamed is not None:
-                self._step_failed(step, blamed, event)
-                started = self._cursor.get(step, entry.timestamp)
-                ended.append(self._finished(blamed, "failed", entry.timestamp - started))
-                self._announced.add(blamed)
-            return ended
-        return []
-
-    def _flush(self, step: str) -> list[StageFinished]:
-        """Announce the step's last materialized stage: it has ended (failed, if one of its checks did)."""
-        pending = self._pending.pop(step, None)
-        if pending is None:
-            return []
-        self._announced.add(pending.stage)
-        if pending.stage in self._stages_with_failed_checks:
-            pending = self._finished(pending.stage, "failed", pending.duration_s)
-        return [pending]
-
-    def _blamed_stage(self, step: str) -> str | None:
-        """The stage a failed step failed in; None when a failed check already names it."""
-        stages = [s for s in STEP_ASSETS.get(step, (step,)) if s in self._selected or step not in STEP_ASSETS]
-        if any(s in self._stages_with_failed_checks for s in stages):
-            return None
-        return next((s for s in stages if s not in self._announced), None)
-
-    def _finished(self, stage: str, status: StageStatus, duration_s: float) -> StageFinished:
-        return StageFinished(
-            component=self.component,
-            stage=stage,
-            status=status,
-            duration_s=round(duration_s, 3),
-            failures=tuple(f for f in self.failures if f.stage == stage),
-        )
-
-    def _step_failed(self, step: str, stage: str, event: dg.DagsterEvent) -> None:
-        """The step's own reason, put on the stage it failed in."""
-        data = event.step_failure_data
-        error = data.error if data is not None else None
-        if error is None:
-            self.failures.append(
-                StageFailure(stage=stage, error="StepFailure", message=_first_line(event.message or ""))
-            )
-            return
-        while error.cause is not None and error.cls_name in _WRAPPERS:
-            error = error.cause
-        user = data.user_failure_data if data is not None else None
-        message = (
-            user.description
-            if user is not None and user.description
-            else _exception_text(error.message, error.cls_name)
-        )
-        self.failures.append(
-            StageFailure(stage=stage, error=error.cls_name or "Error", message=_first_line(message))
-        )
-
-
-def _exception_text(formatted: str, cls_name: str | None) -> str:
-    """`pkg.module.Error: text` (as a traceback ends) without its class prefix."""
-    head, _, rest = formatted.partition(": ")
-    return rest if cls_name and head.endswith(cls_name) else formatted
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "(no message)")
-
-
 class _StageWatcher:
     """Follows a run's event log from a thread while `execute_job` runs, and hands each ended stage to
     `on_stage`. A poll that fails (the database busy) is retried on the next tick: progress is a view,
     the outcome is read again from the instance once the run is over."""
 
     def __init__(
-        self, instance: dg.DagsterInstance, invocation: str, reader: _RunReader, on_stage: OnStage | None
+        self, instance: dg.DagsterInstance, invocation: str, reader: RunReader, on_stage: OnStage | None
     ) -> None:
         self._instance, self._invocation, self._on_stage = instance, invocation, on_stage
         self._reader = reader
@@ -307,7 +201,7 @@ class _StageWatcher:
             if not runs:
                 return
             self._run_id = runs[0].run_id
-        connection = self._instance.get_records_for_run(self._run_id, cursor=self._cursor, of_type=_FOLLOWED)
+        connection = self._instance.get_records_for_run(self._run_id, cursor=self._cursor, of_type=FOLLOWED)
         self._cursor = connection.cursor
         for record in connection.records:
             for ended in self._reader.see(record.event_log_entry):
@@ -315,17 +209,8 @@ class _StageWatcher:
                     self._on_stage(ended)
 
 
-def run_failures(instance: dg.DagsterInstance, run_id: str, component: str) -> list[StageFailure]:
-    """Why the run failed, stage by stage, from its events; empty for a run that went through."""
-    run = instance.get_run_by_id(run_id)
-    reader = _RunReader(component, JOB_STAGES.get(run.job_name, ()) if run else ())
-    for record in instance.get_records_for_run(run_id, of_type=_FOLLOWED).records:
-        reader.see(record.event_log_entry)
-    return reader.failures
-
-
 def _read_outcome(
-    instance: dg.DagsterInstance, run_id: str, planned: PlannedRun, execution_mode: ExecutionMode
+    instance: dg.DagsterInstance, run_id: str, planned: PlannedRun, mode: ModeChoice
 ) -> WorkflowResult:
     from spec2prod_assets.definitions import defs
 
@@ -348,7 +233,7 @@ def _read_outcome(
         run_id,
         stage_timings(instance, run_id, exclude=[WORKFLOW_REPORT], selected=selected),
         upstream=upstream_steps(defs.resolve_all_asset_specs()),
-        execution_mode=execution_mode,
+        execution_mode=mode.mode,
     )
     success = run.status == dg.DagsterRunStatus.SUCCESS
     failures = [] if success else run_failures(instance, run_id, slug)
@@ -361,6 +246,7 @@ def _read_outcome(
                 "partition": slug,
                 "job": run.job_name,
                 "status": run.status.value,
+                "execution_mode_reason": mode.reason,
                 "failures": [failure.as_json() for failure in failures],
             },
             ProjectResource(root=str(planned.project_root)).report_path(slug, run_id),
@@ -372,7 +258,8 @@ def _read_outcome(
         component=slug,
         spec_path=planned.spec.spec_path,
         target_stage=planned.stage,
-        execution_mode=execution_mode,
+        execution_mode=mode.mode,
+        execution_mode_reason=mode.reason,
         stages_completed=tuple(n for n, s in stages.items() if s.status == "succeeded"),
         stages_failed=tuple(n for n, s in stages.items() if s.status == "failed"),
         stages=stages,

@@ -54,6 +54,7 @@ from spec2prod_assets.pipeline.stages import (
 from spec2prod_assets.refactor.refactoring import RefactorResult
 from spec2prod_assets.release.candidate import ReleaseCandidate, assemble_release
 from spec2prod_assets.report.timings import summarize, write_json_report
+from spec2prod_assets.run_mode import MODE_REASON_TAG
 from spec2prod_assets.spec.model import ComponentSpec
 
 _T = TypeVar("_T")
@@ -272,9 +273,10 @@ def _report(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.O
         ),
         execution_mode=execution_mode_of(context.run.run_config),
     )
+    reason = context.run.tags.get(MODE_REASON_TAG, "the job's run config")
     report_path = write_json_report(
         summary,
-        {"partition": context.partition_key, "job": context.job_name},
+        {"partition": context.partition_key, "job": context.job_name, "execution_mode_reason": reason},
         project.report_path(context.partition_key, context.run.run_id),
     )
     return dg.Output(
@@ -282,6 +284,7 @@ def _report(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.O
         output_name=WORKFLOW_REPORT,
         metadata={
             **report_metadata(summary),
+            "execution_mode_reason": reason,
             "report": dg.MetadataValue.path(str(report_path)),
             **clock.metadata(),
         },

@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 MEDIAN, P95 = 0.5, 0.95
 # A run's totals as its report names them, and the shorter name they carry in history keys
@@ -111,6 +113,8 @@ def key_part(name: str) -> str:
 
 def runs_frame(runs: Iterable[RunTimings]) -> pd.DataFrame:
     """One row per run, newest first: its id, spec, mode and totals (NaN where the report lacked one)."""
+    import pandas as pd  # here, not at import: the code location loads this module in every step worker
+
     columns = ["run_id", "finished_at", "partition", "execution_mode", *RUN_MEASURES]
     rows = [
         {
@@ -130,6 +134,8 @@ def runs_frame(runs: Iterable[RunTimings]) -> pd.DataFrame:
 def run_rows(runs: Iterable[RunTimings]) -> list[dict[str, str | float | None]]:
     """`runs_frame` as table rows for the UI, newest first: the run (id prefix), spec, mode and totals,
     None where the report lacked a total (a table cell cannot hold NaN)."""
+    import pandas as pd  # here, not at import: the code location loads this module in every step worker
+
     frame = runs_frame(runs)
     return [
         {
@@ -144,6 +150,8 @@ def run_rows(runs: Iterable[RunTimings]) -> list[dict[str, str | float | None]]:
 
 def stages_frame(runs: Iterable[RunTimings]) -> pd.DataFrame:
     """One row per (run, stage) the run materialized, with the stage's own `duration_s`."""
+    import pandas as pd  # here, not at import: the code location loads this module in every step worker
+
     rows = [
         {"run_id": run.run_id, "execution_mode": run.execution_mode, "stage": stage, "duration_s": seconds}
         for run in runs
@@ -157,6 +165,7 @@ def stages_frame(runs: Iterable[RunTimings]) -> pd.DataFrame:
 def summarize_history(runs: Sequence[RunTimings], stage_order: Sequence[str] = ()) -> HistorySummary:
     """Percentiles over `runs` (the caller picks the window); stages listed in `stage_order` come first,
     in that order, any other stage after them by name, so a new stage shows up without a code change."""
+
     by_run = runs_frame(runs)
     by_stage = stages_frame(runs)
     modes = sorted(by_run["execution_mode"].unique())
@@ -192,6 +201,7 @@ def summarize_history(runs: Sequence[RunTimings], stage_order: Sequence[str] = (
 
 def _spread(seconds: pd.Series) -> Spread | None:
     """p50/p95 with pandas' linear interpolation between the closest runs; None when no run has the value."""
+
     present = seconds.dropna()
     if present.empty:
         return None

@@ -70,6 +70,7 @@ class WorkflowResult(BaseModel):
     spec_path: str = ""
     target_stage: Stage
     execution_mode: ExecutionMode
+    execution_mode_reason: str = ""
     stages_completed: tuple[str, ...]
     stages_failed: tuple[str, ...]
     stages: dict[str, StageResult]

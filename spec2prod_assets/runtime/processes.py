@@ -253,3 +253,11 @@ def _launch_args(
 def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask), not the machine's count: what bounds how
+    many CPU-bound processes are worth running at once."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)

@@ -15,8 +15,9 @@ from resources.generators import (
     CrossHairGeneratorResource,
     crosshair_from_env,
 )
-from spec2prod_assets.generation.backends.crosshair import CrossHairGenerator, usable_cores
+from spec2prod_assets.generation.backends.crosshair import CrossHairGenerator
 from spec2prod_assets.generation.protocol import TestGenerator as GeneratorProtocol
+from spec2prod_assets.runtime.processes import usable_cores
 
 
 def test_the_resource_hands_out_a_crosshair_generator_with_its_config() -> None:

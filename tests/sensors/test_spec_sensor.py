@@ -22,6 +22,7 @@ import pytest
 
 from resources.env_vars import EnvVarError
 from resources.project import ProjectResource
+from sensors import spec_sensor
 from sensors.spec_sensor import (
     DEFAULT_INTERVAL_S,
     INTERVAL_ENV,
@@ -32,7 +33,9 @@ from sensors.spec_sensor import (
     spec_sensor_from_env,
 )
 from spec2prod_assets.definitions import defs
+from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, SYNC_EXECUTION
 from spec2prod_assets.pipeline.partitions import specs_partitions
+from spec2prod_assets.run_mode import MODE_REASON_TAG, MODE_TAG
 from spec2prod_assets.spec.model import ComponentSpec, Stage
 
 PARTITIONS = "specs"
@@ -187,7 +190,7 @@ def test_first_tick_requests_one_run_and_one_partition_per_spec(two_specs: Proje
     ]
     assert tick.added_partitions == ["calculator", "text_stats"]
     first = (tick.result.run_requests or [])[0]
-    assert first.tags == {
+    assert {key: first.tags[key] for key in (SPEC_PATH_TAG, SPEC_SHA_TAG)} == {
         SPEC_PATH_TAG: "specs/calculator.md",
         SPEC_SHA_TAG: file_sha(two_specs, "specs/calculator.md"),
     }
@@ -599,3 +602,21 @@ def test_ten_thousand_new_specs_request_runs_on_the_first_tick(project: Project)
     assert first.partition_keys  # runs for what the first tick parsed
     assert first.partition_keys[0] == "c00000"
     assert len(first.partition_keys) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("openhands_url", "cores", "mode"),
+    [("", 1, "sync"), ("http://127.0.0.1:9", 1, "async"), ("", 2, "async")],
+    ids=["crosshair-on-1-core", "remote-agent", "crosshair-on-2-cores"],
+)
+def test_runs_get_the_executor_auto_mode_chooses_and_say_why(
+    two_specs: Project, monkeypatch: pytest.MonkeyPatch, openhands_url: str, cores: int, mode: str
+) -> None:
+    monkeypatch.setenv("OPENHANDS_URL", openhands_url)
+    monkeypatch.setattr(spec_sensor, "usable_cores", lambda: cores)
+
+    first = (two_specs.tick().result.run_requests or [])[0]
+
+    assert first.tags[MODE_TAG] == mode
+    assert first.tags[MODE_REASON_TAG].startswith("auto: ")
+    assert first.run_config["execution"] == (SYNC_EXECUTION if mode == "sync" else ASYNC_EXECUTION)

@@ -83,7 +83,7 @@ def _runs(home: Path) -> int:
 def test_help_shows_the_defaults_and_the_exit_codes(tmp_path: Path) -> None:
     completed = spec2prod("run", "--help", cwd=tmp_path)
     assert completed.returncode == 0
-    assert "(default: async)" in completed.stdout
+    assert "(default: auto)" in completed.stdout
     assert "default: None" not in completed.stdout
     assert "exit codes:" in completed.stdout and "2  bad input, nothing was run" in completed.stdout
 

@@ -14,7 +14,8 @@ import pytest
 from spec2prod_assets.report.run_result import StageFailure
 from spec2prod_assets.run_plan import StageBeyondTargetError
 from spec2prod_assets.spec.model import SpecError
-from spec2prod_assets.workflow import WorkflowResult, persistent_instance, run_failures, run_workflow
+from spec2prod_assets.pipeline.run_events import run_failures
+from spec2prod_assets.workflow import WorkflowResult, persistent_instance, run_workflow
 from tests.conftest import SPECS_PARTITION, copy_demo
 
 CORE_STAGES = ("spec", "baseline_tests", "refactored_code", "workflow_report")
@@ -71,6 +72,10 @@ def test_sync_mode_records_its_execution_mode(sync_run: Workflow) -> None:
     assert sync_run.result.execution_mode == "sync"
     assert sync_run.result.timings.execution_mode == "sync"
     assert sync_run.result.stages["workflow_report"].metadata["execution_mode"] == "sync"
+    assert sync_run.result.execution_mode_reason == "sync mode was asked for"
+    assert sync_run.result.stages["workflow_report"].metadata["execution_mode_reason"] == (
+        "sync mode was asked for"
+    )
 
 
 def test_sync_mode_writes_the_report_file(sync_run: Workflow) -> None:
@@ -79,6 +84,7 @@ def test_sync_mode_writes_the_report_file(sync_run: Workflow) -> None:
     assert report.is_relative_to(sync_run.project_root)
     payload = json.loads(report.read_text(encoding="utf-8"))
     assert payload["execution_mode"] == "sync"
+    assert payload["execution_mode_reason"] == "sync mode was asked for"
     assert payload["run_id"] == sync_run.result.run_id
     assert payload["failures"] == [] and sync_run.result.failures == ()
     assert set(CORE_STAGES) - {"workflow_report"} <= {row["stage"] for row in payload["stages"]}

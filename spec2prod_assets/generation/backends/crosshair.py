@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,19 +33,18 @@ from spec2prod_assets.generation.protocol import (
     TaskState,
     TaskStatus,
 )
-from spec2prod_assets.runtime.processes import CommandResult, clean_env, python_tool, run_command_async
+from spec2prod_assets.runtime.processes import (
+    CommandResult,
+    clean_env,
+    python_tool,
+    run_command_async,
+    usable_cores,
+)
 from spec2prod_assets.runtime.sandbox import Sandbox
 
 # What `crosshair cover` prints when a module defines no function to cover.
 _NOTHING_TO_COVER = "No functions or methods found"
 DEFAULT_DEADLINE_S = 600.0
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity mask), not the machine's count."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 @dataclass

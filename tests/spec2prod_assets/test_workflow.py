@@ -11,10 +11,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from spec2prod_assets.pipeline.run_events import run_failures
 from spec2prod_assets.report.run_result import StageFailure
 from spec2prod_assets.run_plan import StageBeyondTargetError
 from spec2prod_assets.spec.model import SpecError
-from spec2prod_assets.pipeline.run_events import run_failures
 from spec2prod_assets.workflow import WorkflowResult, persistent_instance, run_workflow
 from tests.conftest import SPECS_PARTITION, copy_demo
 

@@ -7,7 +7,7 @@ clock time it started at to its materialization. `report/timings.py` does the ar
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,19 +140,26 @@ def stage_outcomes(
     }
 
 
-def _materializations(instance: dg.DagsterInstance, run_id: str) -> dict[str, _Materialized]:
-    found: dict[str, _Materialized] = {}
+def _run_materializations(
+    instance: dg.DagsterInstance, run_id: str
+) -> Iterator[tuple[dg.EventLogEntry, dg.AssetMaterialization]]:
+    """Each materialization of `run_id`, in order, with the event that carried it (and its time)."""
     for record in instance.get_records_for_run(
         run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
     ).records:
         materialization = record.event_log_entry.asset_materialization
-        if materialization is None:
-            continue
+        if materialization is not None:
+            yield record.event_log_entry, materialization
+
+
+def _materializations(instance: dg.DagsterInstance, run_id: str) -> dict[str, _Materialized]:
+    found: dict[str, _Materialized] = {}
+    for entry, materialization in _run_materializations(instance, run_id):
         metadata = materialization.metadata
         started = metadata.get(STARTED_AT)
         duration = metadata.get("duration_s")
         found[materialization.asset_key.to_user_string()] = _Materialized(
-            end=record.event_log_entry.timestamp,
+            end=entry.timestamp,
             started_at=float(started.value) if isinstance(started, dg.TimestampMetadataValue) else None,
             duration_s=duration.value if isinstance(duration, dg.FloatMetadataValue) else None,
         )
@@ -208,12 +215,7 @@ def execution_mode_of(run_config: Mapping[str, object]) -> ExecutionMode:
 def materialization_metadata(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict[str, Any]]:
     """Each asset's materialization metadata in this run, as plain values."""
     found: dict[str, dict[str, Any]] = {}
-    for record in instance.get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-    ).records:
-        materialization = record.event_log_entry.asset_materialization
-        if materialization is None:
-            continue
+    for _, materialization in _run_materializations(instance, run_id):
         found[materialization.asset_key.to_user_string()] = {
             key: getattr(value, "value", value) for key, value in materialization.metadata.items()
         }

@@ -7,6 +7,7 @@ importing some 1,000 modules and rebuilding the job before running a line of the
 """
 
 import tempfile
+from pathlib import Path
 
 import dagster as dg
 
@@ -19,4 +20,6 @@ for _job in ALL_JOBS:
 # Opening a throwaway SQLite instance imports what opening the run's instance needs (SQLAlchemy, Alembic
 # and Dagster's storage modules); nothing of it stays open in the forkserver its workers are forked from.
 with tempfile.TemporaryDirectory(prefix="spec2prod-preload-") as _home:
+    # A config file, so Dagster neither prints its "no dagster.yaml" notice nor turns telemetry on.
+    (Path(_home) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     dg.DagsterInstance.from_config(_home).dispose()

@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "async", "sync"],
         default="auto",
         help="async: stages side by side in worker processes; sync: one after the other in this process; "
-        "auto (default): async, except sync for CrossHair on a single core (the report says which and why)",
+        "auto (default): async for a remote agent or 3+ cores, else sync (the report says which and why)",
     )
     _add_project_root(run)
     run.add_argument("--json", action="store_true", help="print one JSON document on stdout (all runs)")

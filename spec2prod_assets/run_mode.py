@@ -1,12 +1,14 @@
 """Which executor a run uses when nobody says: decided from what the run will do, and said why.
 
 "async" (the multiprocess executor) runs test generation and the refactor side by side, at the price of a
-process launch per step (0.3-0.8 s with the preloaded forkserver, docs/performance.md). That pays when
-generation waits: a remote agent thinks for seconds to minutes per turn while this machine's cores are
-free for the refactor. With CrossHair, which keeps every core it is given busy, it paid on 2 cores (the
-bundled example finished about 8 % sooner than in sync mode), but on one core nothing can run side by
-side and the launches are pure cost. So "auto" picks async for a remote generator, and for a local one
-when there is more than one core. The choice and its reason go into the run's tags and its report.
+process launch per step (0.3-0.8 s with the preloaded forkserver, docs/performance.md) and of the
+orchestrator's own processes. That pays when generation waits: a remote agent thinks for seconds to
+minutes per turn while this machine's cores are free for the refactor. With CrossHair, which keeps the
+cores it is given busy, the two branches and the orchestration share the cores: on 2 cores the bundled
+example took 0.92-1.12 times as long in async mode as in sync mode across our measurements, so sync is
+the safer choice there. "auto" therefore picks async for a remote generator, and for a local one when
+there are at least 3 usable cores (one per branch, one for the orchestration). The choice and its
+reason go into the run's tags and its report.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from spec2prod_assets.report.timings import ExecutionMode
 RequestedMode = Literal["auto", "async", "sync"]
 MODE_TAG = "spec2prod/execution_mode"
 MODE_REASON_TAG = "spec2prod/execution_mode_reason"
-# With this many usable cores or more, async beat sync on the bundled example with CrossHair (measured on
-# 2 cores, docs/performance.md); below it there is no second core for the refactor to run on.
-LOCAL_ASYNC_MIN_CORES = 2
+# A core for CrossHair, one for the refactor, one for the orchestration; on 2 cores async was no faster
+# than sync with CrossHair (docs/performance.md).
+LOCAL_ASYNC_MIN_CORES = 3
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,6 @@ def choose_mode(requested: RequestedMode, *, remote_generator: bool, cores: int)
         )
     return ModeChoice(
         "sync",
-        f"auto: {cores} usable core and a local, CPU-bound generator (CrossHair), so nothing can run side "
-        "by side and a process launch per step would be pure cost",
+        f"auto: {cores} usable core(s) and a local, CPU-bound generator (CrossHair): running the refactor "
+        "beside it would share the cores and add a process launch per step, which was not faster",
     )

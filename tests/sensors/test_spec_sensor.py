@@ -606,8 +606,8 @@ def test_ten_thousand_new_specs_request_runs_on_the_first_tick(project: Project)
 
 @pytest.mark.parametrize(
     ("openhands_url", "cores", "mode"),
-    [("", 1, "sync"), ("http://127.0.0.1:9", 1, "async"), ("", 2, "async")],
-    ids=["crosshair-on-1-core", "remote-agent", "crosshair-on-2-cores"],
+    [("", 2, "sync"), ("http://127.0.0.1:9", 2, "async"), ("", 4, "async")],
+    ids=["crosshair-on-2-cores", "remote-agent", "crosshair-on-4-cores"],
 )
 def test_runs_get_the_executor_auto_mode_chooses_and_say_why(
     two_specs: Project, monkeypatch: pytest.MonkeyPatch, openhands_url: str, cores: int, mode: str

@@ -23,7 +23,7 @@ def test_auto_runs_async_when_the_generator_is_a_remote_agent_even_on_one_core()
 def test_auto_runs_sync_beside_crosshair_on_a_small_machine() -> None:
     choice = choose_mode("auto", remote_generator=False, cores=LOCAL_ASYNC_MIN_CORES - 1)
     assert choice.mode == "sync"
-    assert f"{LOCAL_ASYNC_MIN_CORES - 1} usable core" in choice.reason
+    assert f"{LOCAL_ASYNC_MIN_CORES - 1} usable core(s)" in choice.reason
 
 
 def test_auto_runs_async_beside_crosshair_when_there_are_cores_to_spare() -> None:

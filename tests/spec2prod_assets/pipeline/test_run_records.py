@@ -1,7 +1,6 @@
 """Reads of the Dagster instance: stage timings from a run's step events, the upstream steps of the asset
 graph, the execution mode from the run config, and each asset's materialization metadata."""
 
-
 import time
 from collections.abc import Iterator
 

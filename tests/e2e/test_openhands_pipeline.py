@@ -17,12 +17,11 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from resources.artifact_io import ArtifactIOManager
 from resources.generators import OpenHandsResource
 from resources.project import ProjectResource
-from spec2prod_assets.pipeline.assets import baseline_tests, generated_tests, spec
 from tests.conftest import copy_demo
 from tests.support.agent_server import AgentServer, missing_reason
+from tests.support.pipeline_steps import materialize_stages
 from tests.support.scripted_llm import (
     PRICED_MODEL,
     Reply,
@@ -49,6 +48,7 @@ TESTS = "tests/calculator"
 GOOD_TESTS = """import pytest
 
 from calculator import clamp, divide, multiply, percentage, power
+from tests.support.pipeline_steps import materialize_stages
 
 
 def test_multiply_returns_the_product():
@@ -126,15 +126,12 @@ def generate_for_calculator(project: Path, generator: OpenHandsResource) -> dict
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("specs", ["calculator"])
         root = ProjectResource(root=str(project))
-        result = dg.materialize(
-            [spec, baseline_tests, generated_tests],
-            partition_key="calculator",
+        result = materialize_stages(
+            ["spec", "baseline_tests", "generated_tests"],
+            project=root,
+            partition="calculator",
             instance=instance,
-            resources={
-                "project": root,
-                "io_manager": ArtifactIOManager(project=root),
-                "test_generator": generator,
-            },
+            resources={"test_generator": generator},
             run_config={
                 "ops": {"generated_tests": {"config": {"poll_interval_s": 0.5, "deadline_s": 180.0}}}
             },

@@ -12,11 +12,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from resources.artifact_io import ArtifactIOManager
 from resources.project import ProjectResource
-from spec2prod_assets.pipeline.assets import baseline_tests, spec
 from tests.conftest import SPECS_PARTITION, tree_digest
 from tests.support.escape_component import COMPONENT, processes_with, require_sandbox, write_escape_component
+from tests.support.pipeline_steps import materialize_stages
 
 pytestmark = pytest.mark.e2e
 
@@ -54,12 +53,8 @@ def test_every_escape_fails_inside_the_sandbox_and_the_verdict_is_true(
         resource = ProjectResource(root=str(project), work_dir=str(tmp_path / "work"))
         with dg.DagsterInstance.ephemeral() as instance:
             instance.add_dynamic_partitions(SPECS_PARTITION, [COMPONENT])
-            result = dg.materialize(
-                [spec, baseline_tests],
-                partition_key=COMPONENT,
-                resources={"project": resource, "io_manager": ArtifactIOManager(project=resource)},
-                instance=instance,
-                raise_on_error=False,
+            result = materialize_stages(
+                ["spec", "baseline_tests"], project=resource, partition=COMPONENT, instance=instance
             )
         with pytest.raises(BlockingIOError):
             listener.accept()  # nobody connected from inside the sandbox

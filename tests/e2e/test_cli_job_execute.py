@@ -90,7 +90,7 @@ def _job_assets() -> set[str]:
     from spec2prod_assets.definitions import defs
 
     job = defs.resolve_job_def("spec_to_dev")
-    return {node.name for node in job.graph.nodes}
+    return {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
 
 
 def test_registration_put_both_specs_on_the_instance(instance: dg.DagsterInstance) -> None:

@@ -78,7 +78,7 @@ def test_dg_check_defs_loads_the_code_location(registered: tuple[Path, Path, dic
     assert TELEMETRY_BANNER not in checked.stdout + checked.stderr
 
 
-def test_dg_list_defs_shows_the_three_stage_jobs_and_the_spec_sensor(
+def test_dg_list_defs_shows_the_three_stage_jobs_and_both_sensors(
     registered: tuple[Path, Path, dict[str, str]],
 ) -> None:
     _, _, env = registered
@@ -86,8 +86,12 @@ def test_dg_list_defs_shows_the_three_stage_jobs_and_the_spec_sensor(
     listed = json.loads(run_cli(["dg", "list", "defs", "--json"], cwd=REPO_ROOT, env=env).stdout)
 
     assert sorted(job["name"] for job in listed["jobs"]) == [
+        "refresh_performance_history",
         "spec_to_dev",
         "spec_to_production",
         "spec_to_staging",
     ]
-    assert [sensor["name"] for sensor in listed["sensors"]] == ["spec_sensor"]
+    assert sorted(sensor["name"] for sensor in listed["sensors"]) == [
+        "performance_history_sensor",
+        "spec_sensor",
+    ]

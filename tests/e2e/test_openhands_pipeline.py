@@ -48,7 +48,6 @@ TESTS = "tests/calculator"
 GOOD_TESTS = """import pytest
 
 from calculator import clamp, divide, multiply, percentage, power
-from tests.support.pipeline_steps import materialize_stages
 
 
 def test_multiply_returns_the_product():

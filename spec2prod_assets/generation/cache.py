@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Self
 
 from spec2prod_assets.storage.safe_paths import check_relative_path
 from spec2prod_assets.storage.work_folder import WorkFolder
+from spec2prod_assets.storage.working_copies import not_copied
 
 Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
@@ -38,9 +39,6 @@ _TEMPORARY_PREFIX = ".tmp-"
 _DISCARDED_PREFIX = ".discarded-"
 # A temporary folder this old belongs to a writer that died; writing an entry takes milliseconds.
 _ABANDONED_AFTER_S = 3600.0
-# What `working_copies.copy_tree` leaves out of a copy: never part of what a tree's digest means.
-_NOT_CONTENT = frozenset({"__pycache__", ".pytest_cache", ".coverage"})
-_NOT_CONTENT_SUFFIXES = (".pyc", ".egg-info")
 
 
 class CacheEntryError(ValueError):
@@ -178,7 +176,7 @@ def tree_sha256(root: Path, relative: str = ".") -> str:
             for folder, dirs, names in os.walk(base)
             if not _is_noise(Path(folder).relative_to(base))
             for name in (*names, *(d for d in dirs if (Path(folder) / d).is_symlink()))
-            if not name.endswith(_NOT_CONTENT_SUFFIXES) and name not in _NOT_CONTENT
+            if not not_copied(name)
         ]
     else:
         return hashlib.sha256(b"missing:" + relative.encode("utf-8", "surrogatepass")).hexdigest()
@@ -189,7 +187,8 @@ def tree_sha256(root: Path, relative: str = ".") -> str:
 
 
 def _is_noise(folder: Path) -> bool:
-    return any(part in _NOT_CONTENT or part.endswith(_NOT_CONTENT_SUFFIXES) for part in folder.parts)
+    """A folder copies leave out, or one inside it: what `working_copies` never copies is no content."""
+    return any(not_copied(part) for part in folder.parts)
 
 
 def _update(digest: Any, data: bytes) -> None:

@@ -10,14 +10,20 @@ through it into the project.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-_IGNORED = shutil.ignore_patterns(
-    "__pycache__", "*.pyc", ".coverage", ".coverage.*", ".pytest_cache", "*.egg-info"
-)
+# Caches, bytecode and coverage data: left out of every copy, and of every digest of a tree's content.
+NOT_COPIED = ("__pycache__", "*.pyc", ".coverage", ".coverage.*", ".pytest_cache", "*.egg-info")
+_IGNORED = shutil.ignore_patterns(*NOT_COPIED)
+
+
+def not_copied(name: str) -> bool:
+    """Whether a file or folder of this name is left out of copies (`NOT_COPIED`)."""
+    return any(fnmatch.fnmatch(name, pattern) for pattern in NOT_COPIED)
 
 
 class ComponentPaths(Protocol):

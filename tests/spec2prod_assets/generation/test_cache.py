@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from spec2prod_assets.generation.cache import ENTRY_FILE, FILES_DIR, EntryStore, cache_key, tree_sha256
+from spec2prod_assets.storage.working_copies import not_copied
 
 KEY = cache_key({"module_sha256": "ab" * 32})
 LOG = logging.getLogger("tests.generation_cache")
@@ -134,6 +135,21 @@ def test_tree_digest_follows_content_and_paths_but_not_caches(tmp_path: Path) ->
     (tests / "test_a.py").write_text("x = 1\n")
     (tests / "test_a.py").rename(tests / "test_b.py")
     assert tree_sha256(tmp_path, "tests") != before
+
+
+@pytest.mark.parametrize("leftover", [".coverage", ".coverage.host.123.456", "pkg.egg-info", "mod.pyc"])
+def test_tree_digest_leaves_out_what_copies_leave_out(tmp_path: Path, leftover: str) -> None:
+    """The digest's notion of noise is `working_copies.NOT_COPIED`, so a tool's leftover in one tree and
+    not in its copy never makes them differ."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_a.py").write_text("x = 1\n")
+    before = tree_sha256(tmp_path, "tests")
+
+    (tests / leftover).write_bytes(b"data")
+
+    assert not_copied(leftover)
+    assert tree_sha256(tmp_path, "tests") == before
 
 
 def test_a_missing_folder_has_its_own_digest(tmp_path: Path) -> None:

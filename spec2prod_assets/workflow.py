@@ -32,9 +32,10 @@ from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.pipeline.run_events import FOLLOWED, RunReader, run_failures
 from spec2prod_assets.pipeline.run_records import (
     NOT_STARTED,
+    ended_stages,
     materialization_metadata,
-    stage_outcomes,
-    stage_timings,
+    outcomes_in_words,
+    stage_records,
     upstream_steps,
 )
 from spec2prod_assets.pipeline.stages import RELEASE_CANDIDATE, WORKFLOW_REPORT
@@ -218,7 +219,8 @@ def _read_outcome(
     assert run is not None, f"run {run_id} vanished from the instance"
     slug = planned.spec.slug
     selected = JOB_STAGES[JOB_FOR_STAGE[planned.stage]]
-    outcomes = stage_outcomes(instance, run_id, selected=selected)
+    records = stage_records(instance, run_id, selected=selected)  # read once: outcomes and timings
+    outcomes = outcomes_in_words(records)
     materialized = materialization_metadata(instance, run_id)
     stages: dict[str, StageResult] = {}
     for name in selected:
@@ -231,7 +233,7 @@ def _read_outcome(
         )
     timings = summarize(
         run_id,
-        stage_timings(instance, run_id, exclude=[WORKFLOW_REPORT], selected=selected),
+        ended_stages(records, exclude=[WORKFLOW_REPORT]),
         upstream=upstream_steps(defs.resolve_all_asset_specs()),
         execution_mode=mode.mode,
     )

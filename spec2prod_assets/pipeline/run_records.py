@@ -17,7 +17,6 @@ from spec2prod_assets.pipeline.metadata import STARTED_AT
 from spec2prod_assets.pipeline.stages import STEP_ASSETS
 from spec2prod_assets.report.timings import ExecutionMode, StageTiming
 
-_STEP_STATUS = {"SUCCESS": "succeeded", "FAILURE": "failed", "SKIPPED": "skipped", "IN_PROGRESS": "running"}
 _STATUS_WORDS = {"SUCCESS": "succeeded", "FAILURE": "failed", "RUNNING": "running"}
 
 
@@ -117,11 +116,7 @@ def stage_timings(
     selected: Collection[str] | None = None,
 ) -> list[StageTiming]:
     """The stages of `run_id` that ended, succeeded or failed: the timeline `report.timings` summarizes."""
-    return [
-        record
-        for record in stage_records(instance, run_id, selected=selected)
-        if record.status != "RUNNING" and record.stage not in exclude
-    ]
+    return ended_stages(stage_records(instance, run_id, selected=selected), exclude=exclude)
 
 
 def stage_outcomes(
@@ -132,11 +127,21 @@ def stage_outcomes(
     step_assets: Mapping[str, Sequence[str]] = STEP_ASSETS,
 ) -> dict[str, StepOutcome]:
     """Each stage that ran, failed or is running, in words; a stage missing here never started."""
+    return outcomes_in_words(stage_records(instance, run_id, selected=selected, step_assets=step_assets))
+
+
+def ended_stages(records: Iterable[StageTiming], *, exclude: Sequence[str] = ()) -> list[StageTiming]:
+    """`stage_records` without the stages still running or in `exclude`."""
+    return [record for record in records if record.status != "RUNNING" and record.stage not in exclude]
+
+
+def outcomes_in_words(records: Iterable[StageTiming]) -> dict[str, StepOutcome]:
+    """`stage_records` as each stage's status in words and its duration."""
     return {
         record.stage: StepOutcome(
             status=_STATUS_WORDS.get(record.status, "unknown"), duration_s=round(record.duration_s, 3)
         )
-        for record in stage_records(instance, run_id, selected=selected, step_assets=step_assets)
+        for record in records
     }
 
 

@@ -12,7 +12,7 @@ PROJECT_ROOT := $(abspath $(SPEC2PROD_PROJECT_ROOT))
 SPECS ?= $(PROJECT_ROOT)/specs/*.md
 PORT ?= 3000
 
-.PHONY: install run dev test test-fast lint typecheck validate clean browser-deps openhands-deps system-deps real-projects bench
+.PHONY: install run dev test test-fast lint typecheck validate clean browser-deps openhands-deps system-deps team-deps real-projects bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +38,9 @@ dev: install system-deps $(DAGSTER_HOME_DIR)/dagster.yaml
 
 ## test: lint, types, definitions, then the whole suite (what CI runs): unit, e2e with the real
 ## dagster CLI, dagster dev and Chromium, and the real OpenHands agent server
-test: install system-deps browser-deps openhands-deps real-projects lint typecheck validate
+test: install system-deps browser-deps openhands-deps team-deps real-projects lint typecheck validate
 	OPENHANDS_REAL_REQUIRED=1 SPEC2PROD_BROWSER_REQUIRED=1 SPEC2PROD_SANDBOX_REQUIRED=1 SPEC2PROD_REAL_PROJECTS_REQUIRED=1 \
+		SPEC2PROD_TEAM_REQUIRED=1 \
 		$(BIN)/python -m pytest -q
 
 ## test-fast: unit tests only, for everyday work (no dagster dev, no browser, no agent server)
@@ -53,6 +54,11 @@ system-deps:
 ## browser-deps: Debian's chromium + chromium-driver for the browser tests (silent when present)
 browser-deps:
 	bash scripts/install_debian_packages.sh chromium=chromium chromedriver=chromium-driver
+
+## team-deps: Debian's Postgres and Redis servers, which the team-profile tests start on loopback (silent
+## when present)
+team-deps:
+	bash scripts/install_debian_packages.sh '/usr/lib/postgresql/*/bin/postgres=postgresql' redis-server=redis-server
 
 ## openhands-deps: a Python 3.12 venv with the real OpenHands agent server, for its tests
 openhands-deps:

@@ -51,7 +51,8 @@ STORAGE_MODULES = ["dagster._core.storage.sqlite_storage"]
 
 
 def multiprocess(preload: list[str] | None = None) -> dict[str, Any]:
-    """The pipeline's async executor config (jobs.ASYNC_EXECUTION), optionally with a forkserver preload."""
+    """The pipeline's async executor config (`executors.ASYNC_EXECUTION`), optionally with a forkserver
+    preload."""
     forkserver = {"preload_modules": preload} if preload else {}
     return {"multiprocess": {"max_concurrent": 2, "start_method": {"forkserver": forkserver}}}
 
@@ -273,10 +274,11 @@ def run_floor(repeat: int) -> None:
 def run_real(scratch: Path, spec: str) -> None:
     """The real `spec_to_dev` job on copies of the bundled example: sync, async as configured, and async with
     the definitions and the storage modules preloaded in the forkserver (patched in this process only)."""
+    import spec2prod_assets.pipeline.executors as executors
     import spec2prod_assets.workflow as workflow
     from spec2prod_assets.report.timings import ExecutionMode
 
-    as_configured = workflow.ASYNC_EXECUTION
+    as_configured = executors.ASYNC_EXECUTION
     preloaded = {"config": multiprocess(["spec2prod_assets.definitions", *STORAGE_MODULES])}
     instance = dg.DagsterInstance.get()
     variants: tuple[tuple[str, ExecutionMode, dict[str, Any]], ...] = (
@@ -287,7 +289,7 @@ def run_real(scratch: Path, spec: str) -> None:
     for label, mode, execution in variants:
         project = scratch / label
         shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(".spec2prod", "__pycache__"))
-        workflow.ASYNC_EXECUTION = execution
+        executors.ASYNC_EXECUTION = execution
         fresh_forkserver()
         started = time.perf_counter()
         result = workflow.run_workflow(project / "specs" / f"{spec}.md", "dev", mode, log_level="ERROR")
@@ -296,7 +298,7 @@ def run_real(scratch: Path, spec: str) -> None:
         title = f"real spec_to_dev ({spec}, {label}), success={result.success}"
         print_phase_table(title, step_phases(instance, result.run_id))
         print(f"run_workflow {wall:.2f}s  RUN_START→RUN_SUCCESS {span:.2f}s  {events} events", flush=True)
-    workflow.ASYNC_EXECUTION = as_configured
+    executors.ASYNC_EXECUTION = as_configured
 
 
 def _probe_worker(queue: Any, instance_ref: Any, recon_args: tuple[str, str, tuple[object]]) -> None:

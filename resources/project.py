@@ -1,11 +1,14 @@
-"""Where the project spec2prod works on lives, and where its per-run work goes."""
+"""Where the project spec2prod works on lives, and where its per-run work and asset values go."""
 
 import os
 from pathlib import Path
 
 import dagster as dg
+import fsspec
 from pydantic import Field
+from upath import UPath
 
+from resources.env_vars import EnvVarError, env_setting
 from resources.project_root import PROJECT_ROOT_ENV, ProjectRootError, default_project_root
 from spec2prod_assets.storage.work_folder import WORK_FOLDER_NAME, WorkFolder
 
@@ -13,6 +16,8 @@ __all__ = ["PROJECT_ROOT_ENV", "ProjectResource", "ProjectRootError", "default_p
 
 WORK_DIR_ENV = "SPEC2PROD_WORK_DIR"
 DEPLOY_ROOT_ENV = "SPEC2PROD_DEPLOY_ROOT"
+VALUES_URL_ENV = "SPEC2PROD_VALUES_URL"
+_LOCAL_PROTOCOLS = ("", "file", "local")
 # The example in a checkout, for tests and `make run`/`make dev`; never a default.
 BUNDLED_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "demo"
 
@@ -34,6 +39,13 @@ class ProjectResource(dg.ConfigurableResource):
         default_factory=lambda: os.environ.get(WORK_DIR_ENV),
         description=f"Where runs write artifacts; ${WORK_DIR_ENV}, else <root>/{WORK_FOLDER_NAME}.",
     )
+    values_url: str | None = Field(
+        default=None,
+        description=(
+            f"Where asset values are stored: a folder or any fsspec URL (s3://bucket/spec2prod); unset: "
+            f"${VALUES_URL_ENV}, else the work folder."
+        ),
+    )
     test_timeout_s: float = Field(default=600.0, description="Timeout for one pytest run, in seconds.")
 
     @property
@@ -53,6 +65,25 @@ class ProjectResource(dg.ConfigurableResource):
         return self.work_folder.path
 
     @property
+    def values_folder(self) -> Path | UPath:
+        """The base of the asset values (`<base>/<partition>/assets/<asset>.json`): a local `Path` when
+        it is a folder, so writes stay atomic; a `UPath` for an object store or other fsspec file system.
+        Read when first needed: a malformed $SPEC2PROD_VALUES_URL fails the step that stores a value with
+        `EnvVarError`'s one line."""
+        if self.values_url:
+            try:
+                return _values_base(self.values_url)
+            except ValueError as exc:
+                raise ValueError(f"values_url={self.values_url!r}: {exc}") from None
+        configured = env_setting(VALUES_URL_ENV)
+        if not configured:
+            return self.work_path
+        try:
+            return _values_base(configured)
+        except ValueError as exc:
+            raise EnvVarError(VALUES_URL_ENV, f"{VALUES_URL_ENV}={configured!r}: {exc}") from None
+
+    @property
     def deploy_path(self) -> Path:
         """Where the local deployer keeps environments: $SPEC2PROD_DEPLOY_ROOT, else `<work>/deploy`."""
         configured = os.environ.get(DEPLOY_ROOT_ENV)
@@ -66,3 +97,18 @@ class ProjectResource(dg.ConfigurableResource):
     def stage_dir(self, slug: str, run_id: str, stage: str) -> Path:
         """A fresh folder for one stage of one run: `<work>/<slug>/runs/<run id>/<stage>`."""
         return self.work_folder.new_stage_dir(slug, run_id, stage)
+
+
+def _values_base(raw: str) -> Path | UPath:
+    """The folder or fsspec location `raw` names. An unknown protocol, or one whose package is not
+    installed (s3:// without s3fs), is a `ValueError` saying what to write, in one line."""
+    try:
+        location = UPath(raw)
+        if location.protocol not in _LOCAL_PROTOCOLS:
+            fsspec.get_filesystem_class(location.protocol)
+    except (ValueError, ImportError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(f"must be a folder or an fsspec URL of an installed file system ({reason})") from exc
+    if location.protocol in _LOCAL_PROTOCOLS:
+        return Path(location.path).resolve()
+    return location

@@ -42,12 +42,12 @@ from resources.generators import generator_is_remote
 from resources.project import ProjectResource, ProjectRootError
 from sensors.spec_cursor import MAX_CURSOR_ERROR_CHARS, SpecEntry, read_cursor, write_cursor
 from sensors.spec_looks import look, name_problem
+from spec2prod_assets.pipeline.executors import execution_config
 from spec2prod_assets.pipeline.jobs import (
     ALL_JOBS,
-    ASYNC_EXECUTION,
+    EXECUTOR_PROFILE,
     JOB_FOR_STAGE,
     STAGE_FOR_JOB,
-    SYNC_EXECUTION,
     capped_stage,
 )
 from spec2prod_assets.pipeline.partitions import specs_partitions
@@ -283,14 +283,19 @@ def build_spec_sensor(
         if not plan.runs:
             return dg.SensorResult(skip_reason=plan.skip_reason(root / "specs"), cursor=cursor)
         # The executor from what the runs will do, as `spec2prod run` picks it ("auto"; `run_mode`).
-        mode = choose_mode("auto", remote_generator=generator_is_remote(), cores=usable_cores())
+        mode = choose_mode(
+            "auto",
+            remote_generator=generator_is_remote(),
+            cores=usable_cores(),
+            executor=EXECUTOR_PROFILE.kind,
+        )
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
                     run_key=run.run_key,
                     job_name=run.job_name,
                     partition_key=run.slug,
-                    run_config={"execution": SYNC_EXECUTION if mode.mode == "sync" else ASYNC_EXECUTION},
+                    run_config={"execution": execution_config(mode.mode, EXECUTOR_PROFILE)},
                     tags={SPEC_PATH_TAG: run.spec_path, SPEC_SHA_TAG: run.sha, **mode.tags()},
                 )
                 for run in plan.runs

@@ -9,6 +9,10 @@ example took 0.92-1.12 times as long in async mode as in sync mode across our me
 the safer choice there. "auto" therefore picks async for a remote generator, and for a local one when
 there are at least 3 usable cores (one per branch, one for the orchestration). The choice and its
 reason go into the run's tags and its report.
+
+The team and cluster profiles (`$SPEC2PROD_EXECUTOR=celery|k8s`) have no such choice: every step is a task
+for a worker that may be on another machine, so the mode is the executor's name and `--mode sync|async`
+is an error there rather than a silent no-op.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Literal
 from spec2prod_assets.report.timings import ExecutionMode
 
 RequestedMode = Literal["auto", "async", "sync"]
+ExecutorKind = Literal["local", "celery", "k8s"]
 MODE_TAG = "spec2prod/execution_mode"
 MODE_REASON_TAG = "spec2prod/execution_mode_reason"
 # A core for CrossHair, one for the refactor, one for the orchestration; on 2 cores async was no faster
@@ -35,8 +40,23 @@ class ModeChoice:
         return {MODE_TAG: self.mode, MODE_REASON_TAG: self.reason}
 
 
-def choose_mode(requested: RequestedMode, *, remote_generator: bool, cores: int) -> ModeChoice:
+class ModeNotAvailable(ValueError):
+    """A mode that the configured executor cannot give; one line naming both."""
+
+
+def choose_mode(
+    requested: RequestedMode, *, remote_generator: bool, cores: int, executor: ExecutorKind = "local"
+) -> ModeChoice:
     """The mode asked for, or for "auto" the one that should finish first on this machine."""
+    if executor != "local":
+        if requested != "auto":
+            raise ModeNotAvailable(
+                f"--mode {requested} needs the local executor, but SPEC2PROD_EXECUTOR={executor} runs every "
+                "step on its workers; leave --mode at auto, or unset SPEC2PROD_EXECUTOR"
+            )
+        return ModeChoice(
+            executor, f"SPEC2PROD_EXECUTOR={executor}: every step runs on the {executor} workers"
+        )
     if requested != "auto":
         return ModeChoice(requested, f"{requested} mode was asked for")
     if remote_generator:

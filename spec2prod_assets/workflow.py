@@ -16,16 +16,17 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from resources.generators import generator_is_remote
 from resources.project import ProjectResource
+from spec2prod_assets.pipeline.executors import execution_config
 from spec2prod_assets.pipeline.jobs import (
-    ASYNC_EXECUTION,
+    EXECUTOR_PROFILE,
     JOB_FOR_STAGE,
     JOB_STAGES,
-    SYNC_EXECUTION,
     start_step_workers_early,
 )
 from spec2prod_assets.pipeline.partitions import specs_partitions
@@ -101,7 +102,12 @@ def run_workflow(
 def decide_mode(requested: RequestedMode) -> ModeChoice:
     """The mode a run in this process gets: as asked, or for "auto" from the configured generator (a
     remote agent or CrossHair) and the cores this process may use (`run_mode`)."""
-    return choose_mode(requested, remote_generator=generator_is_remote(), cores=usable_cores())
+    return choose_mode(
+        requested,
+        remote_generator=generator_is_remote(),
+        cores=usable_cores(),
+        executor=EXECUTOR_PROFILE.kind,
+    )
 
 
 def run_planned(
@@ -118,10 +124,10 @@ def run_planned(
     root, slug = planned.project_root, planned.spec.slug
     instance = instance or persistent_instance(root)
     register_partitions(instance, [slug])
-    run_config = {
-        "execution": SYNC_EXECUTION if mode.mode == "sync" else ASYNC_EXECUTION,
+    run_config: dict[str, Any] = {
         "resources": {"project": {"config": {"root": str(root)}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
+        "execution": execution_config(mode.mode, EXECUTOR_PROFILE),
     }
     invocation = uuid.uuid4().hex
     job = JOB_FOR_STAGE[planned.stage]

@@ -15,7 +15,7 @@ import dagster as dg
 import pytest
 
 from resources.deployers import DEPLOYER_SETTINGS_ENV
-from resources.project import DEPLOY_ROOT_ENV, PROJECT_ROOT_ENV, WORK_DIR_ENV
+from resources.project import DEPLOY_ROOT_ENV, PROJECT_ROOT_ENV, VALUES_URL_ENV, WORK_DIR_ENV
 from sensors.spec_sensor import INTERVAL_ENV, JOB_ENV
 from spec2prod_assets.environment.builder import ENV_CACHE_ENV
 from tests.support.agent_server import AgentServer, running_agent_server
@@ -70,6 +70,7 @@ def _no_project_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(PROJECT_ROOT_ENV, raising=False)
     monkeypatch.delenv(WORK_DIR_ENV, raising=False)
     monkeypatch.delenv(DEPLOY_ROOT_ENV, raising=False)
+    monkeypatch.delenv(VALUES_URL_ENV, raising=False)
     monkeypatch.delenv(JOB_ENV, raising=False)
     monkeypatch.delenv(INTERVAL_ENV, raising=False)
     for name in DEPLOYER_SETTINGS_ENV:

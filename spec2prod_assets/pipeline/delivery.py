@@ -271,7 +271,7 @@ def _report(context: dg.AssetExecutionContext, project: ProjectResource) -> dg.O
             for stage in (spec_and_baseline, generated_tests, refactored_code, release_and_deploy)
             for asset_spec in stage.specs
         ),
-        execution_mode=execution_mode_of(context.run.run_config),
+        execution_mode=execution_mode_of(context.run.run_config, context.job_def.executor_def.name),
     )
     reason = context.run.tags.get(MODE_REASON_TAG, "the job's run config")
     report_path = write_json_report(

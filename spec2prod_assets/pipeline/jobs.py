@@ -1,17 +1,18 @@
 """The three jobs people launch, one per target stage; each ends with the workflow report.
 
-"async" mode (the default) runs independent stages at the same time in separate processes;
-`execution: {config: {in_process: {}}}` in the run config gives "sync" mode, one step after another.
+Their executor is the deployment profile's (`executors`): on the local profile "async" (the jobs' default
+run config) runs independent stages at the same time in separate processes, and
+`execution: {config: {in_process: {}}}` gives "sync", one step after another.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 from multiprocessing import forkserver
-from typing import Any
 
 import dagster as dg
 
+from spec2prod_assets.pipeline.executors import PRELOADED_MODULES, ExecutorProfile, executor_profile_from_env
 from spec2prod_assets.pipeline.stages import (
     BASELINE_TESTS,
     GENERATED_TESTS,
@@ -23,21 +24,6 @@ from spec2prod_assets.pipeline.stages import (
     WORKFLOW_REPORT,
 )
 from spec2prod_assets.spec.model import Stage
-
-MAX_CONCURRENT_STEPS = 2
-# The forkserver imports this once, so each step's worker starts with the code location, its jobs and the
-# instance's storage loaded instead of importing about 1,000 modules itself: a step's launch went from
-# about 2.5 s to 0.3-0.5 s (docs/performance.md).
-PRELOADED_MODULES = ["spec2prod_assets.pipeline.worker_preload"]
-ASYNC_EXECUTION: dict[str, Any] = {
-    "config": {
-        "multiprocess": {
-            "max_concurrent": MAX_CONCURRENT_STEPS,
-            "start_method": {"forkserver": {"preload_modules": PRELOADED_MODULES}},
-        }
-    }
-}
-SYNC_EXECUTION: dict[str, Any] = {"config": {"in_process": {}}}
 
 SPEC_TO_DEV = "spec_to_dev"
 SPEC_TO_STAGING = "spec_to_staging"
@@ -62,21 +48,32 @@ def capped_stage(stage: Stage, cap: Stage) -> Stage:
     return min(stage, cap, key=order.index)
 
 
-def _job(name: str, description: str) -> dg.UnresolvedAssetJobDefinition:
-    return dg.define_asset_job(
-        name=name,
-        selection=dg.AssetSelection.assets(*JOB_STAGES[name]),
-        config={"execution": ASYNC_EXECUTION},
-        description=description,
-    )
+_DESCRIPTIONS = {
+    SPEC_TO_DEV: "Spec to a tested, refactored release candidate.",
+    SPEC_TO_STAGING: "Spec to a healthy staging deployment.",
+    SPEC_TO_PRODUCTION: "Spec to production: the release that passed staging, promoted.",
+}
 
 
-spec_to_dev = _job(SPEC_TO_DEV, "Spec to a tested, refactored release candidate.")
-spec_to_staging = _job(SPEC_TO_STAGING, "Spec to a healthy staging deployment.")
-spec_to_production = _job(
-    SPEC_TO_PRODUCTION, "Spec to production: the release that passed staging, promoted."
-)
-ALL_JOBS = [spec_to_dev, spec_to_staging, spec_to_production]
+def build_jobs(profile: ExecutorProfile) -> list[dg.UnresolvedAssetJobDefinition]:
+    """The three jobs on one profile's executor, in pipeline order."""
+    return [
+        dg.define_asset_job(
+            name=name,
+            selection=dg.AssetSelection.assets(*JOB_STAGES[name]),
+            config={"execution": profile.default_execution} if profile.default_execution else None,
+            executor_def=profile.executor_def,
+            description=description,
+        )
+        for name, description in _DESCRIPTIONS.items()
+    ]
+
+
+# Read when the code location loads: every process that loads it (webserver, daemon, run and step
+# workers) must see the same $SPEC2PROD_EXECUTOR.
+EXECUTOR_PROFILE = executor_profile_from_env()
+ALL_JOBS = build_jobs(EXECUTOR_PROFILE)
+spec_to_dev, spec_to_staging, spec_to_production = ALL_JOBS
 
 
 def start_step_workers_early() -> None:

@@ -7,6 +7,7 @@ next one of its step materializes or the step ends, and a failed step is put on 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import dagster as dg
@@ -17,6 +18,9 @@ from spec2prod_assets.report.run_result import StageFailure, StageFinished, Stag
 
 # The error classes Dagster wraps a step's own exception in; the one-line reason is the exception inside.
 _WRAPPERS = ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError")
+# How Dagster's Celery executor reports a step whose worker failed outside the step (a killed worker
+# process): `[generated_tests]: billiard.exceptions.WorkerLostError: Worker exited prematurely: ...`.
+_WORKER_ERROR = re.compile(r"^\[([\w.]+)\]: (?:[\w.]+\.)?(\w+): (.*)$", re.MULTILINE)
 FOLLOWED = {
     dg.DagsterEventType.STEP_START,
     dg.DagsterEventType.ASSET_MATERIALIZATION,
@@ -71,9 +75,7 @@ class RunReader:
                 self.failures.append(failure)
         elif kind == dg.DagsterEventType.RUN_FAILURE:
             if not self.failures:  # a run that failed outside any step: say so rather than nothing
-                self.failures.append(
-                    StageFailure(stage="run", error="RunFailure", message=_first_line(event.message or ""))
-                )
+                self.failures += self._run_failed(event)
         elif kind == dg.DagsterEventType.STEP_SUCCESS:
             return self._flush(step)
         elif kind == dg.DagsterEventType.STEP_FAILURE:
@@ -103,6 +105,28 @@ class RunReader:
         if any(s in self._stages_with_failed_checks for s in stages):
             return None
         return next((s for s in stages if s not in self._announced), None)
+
+    def _run_failed(self, event: dg.DagsterEvent) -> list[StageFailure]:
+        """Why a run failed with no step failure: a step whose worker died (the executor lists each such
+        step as `[step]: Error: text`), else the run's own error, else Dagster's message."""
+        data = event.event_specific_data
+        error = getattr(data, "error", None)
+        if error is None:
+            return [StageFailure(stage="run", error="RunFailure", message=_first_line(event.message or ""))]
+        failures = []
+        for step, cls_name, text in _WORKER_ERROR.findall(error.message):
+            stage = self._blamed_stage(step) or step
+            self._announced.add(stage)
+            failures.append(StageFailure(stage=stage, error=cls_name, message=text.strip()))
+        if failures:
+            return failures
+        return [
+            StageFailure(
+                stage="run",
+                error=error.cls_name or "RunFailure",
+                message=_first_line(_exception_text(error.message, error.cls_name)),
+            )
+        ]
 
     def _finished(self, stage: str, status: StageStatus, duration_s: float) -> StageFinished:
         return StageFinished(

@@ -57,6 +57,9 @@ def stage_records(
     `step_assets` the stages of each step, in order (a step missing there is one stage of its own name).
     """
     launches = step_launch_times(instance, run_id)
+    # A step still "in progress" in a run that is over never ended: its worker died (a killed Celery worker
+    # process sends no step event). It failed, at the run's end.
+    run_end = instance.get_run_stats(run_id).end_time
     materialized = _materializations(instance, run_id)
     failed_checks = _assets_with_failed_checks(instance, run_id)
     records: list[StageTiming] = []
@@ -64,6 +67,9 @@ def stage_records(
         if stat.start_time is None:
             continue
         step_status = stat.status.value if stat.status else "IN_PROGRESS"
+        end_time = stat.end_time
+        if step_status == "IN_PROGRESS" and run_end is not None:
+            step_status, end_time = "FAILURE", max(run_end, stat.start_time)
         stages = [
             s for s in step_assets.get(stat.step_key, (stat.step_key,)) if selected is None or s in selected
         ]
@@ -83,10 +89,10 @@ def stage_records(
                 cursor, launch = found.end, 0.0
                 blamed = blamed or stage in failed_checks
             elif not blamed and step_status != "SUCCESS":
-                if step_status == "FAILURE" and stat.end_time is not None:
+                if step_status == "FAILURE" and end_time is not None:
                     records.append(
                         StageTiming(
-                            stage=stage, start=cursor, end=stat.end_time, status="FAILURE", launch_s=launch
+                            stage=stage, start=cursor, end=end_time, status="FAILURE", launch_s=launch
                         )
                     )
                 elif step_status == "IN_PROGRESS":
@@ -210,8 +216,13 @@ def upstream_steps(asset_specs: Iterable[dg.AssetSpec]) -> dict[str, list[str]]:
     }
 
 
-def execution_mode_of(run_config: Mapping[str, object]) -> ExecutionMode:
-    """'sync' when the run asked for the in-process executor, else 'async' (multiprocess)."""
+def execution_mode_of(run_config: Mapping[str, object], executor_name: str = "") -> ExecutionMode:
+    """The distributed executor's name (celery, k8s) for the team and cluster profiles; on the local one
+    'sync' when the run asked for the in-process executor, else 'async' (multiprocess)."""
+    if executor_name == "celery":
+        return "celery"
+    if executor_name == "k8s":
+        return "k8s"
     execution = run_config.get("execution")
     config = execution.get("config") if isinstance(execution, Mapping) else None
     return "sync" if isinstance(config, Mapping) and "in_process" in config else "async"

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spec2prod_assets.storage.atomic_files import write_text_atomically
 
-ExecutionMode = Literal["async", "sync"]
+# async/sync: Dagster's multiprocess/in-process executor on this machine; celery/k8s: the team and cluster
+# profiles' executors, whose steps run on workers elsewhere (`pipeline/executors.py`).
+ExecutionMode = Literal["async", "sync", "celery", "k8s"]
 
 
 class StageTiming(BaseModel):

@@ -1,17 +1,29 @@
-"""The JSON artifact IO manager: pydantic values through a real partitioned materialization and back."""
+"""The JSON artifact IO manager: pydantic values through a real partitioned materialization and back,
+stored without the writer's paths so a step on another machine (other mounts, another checkout, an
+object store for the values) reads them."""
 
 from __future__ import annotations
 
 import fcntl
 import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+import fsspec
 import pytest
 from pydantic import BaseModel
+from upath import UPath
 
-from resources.artifact_io import ArtifactIOManager
-from resources.project import ProjectResource
+from resources.artifact_io import ArtifactIOManager, read_stored_value, store_value
+from resources.env_vars import EnvVarError
+from resources.project import VALUES_URL_ENV, ProjectResource
+from spec2prod_assets.refactor.refactoring import RefactorResult
+from tests.conftest import SPECS_PARTITION, copy_demo
+from tests.support.pipeline_steps import materialize_stages
 
 PARTITION = "calculator"
 parts = dg.DynamicPartitionsDefinition(name="specs")
@@ -43,9 +55,31 @@ def unpartitioned() -> Measurement:
     return Measurement(name="global", values=(), passed=True)
 
 
-def _io(tmp_path: Path) -> dict[str, object]:
-    project = ProjectResource(root=str(tmp_path / "project"), work_dir=str(tmp_path / "work"))
-    return {"io_manager": ArtifactIOManager(project=project)}
+class Located(BaseModel):
+    tree: Path
+    source: str
+    elsewhere: str
+
+
+@pytest.fixture
+def memory_url() -> Iterator[str]:
+    """A private folder of fsspec's in-process memory file system, removed afterwards."""
+    url = f"memory://spec2prod-test-{uuid.uuid4().hex}/values"
+    yield url
+    memory = fsspec.filesystem("memory")
+    root = UPath(url).parent.path
+    if memory.exists(root):
+        memory.rm(root, recursive=True)
+
+
+def _project(tmp_path: Path, values_url: str | None = None) -> ProjectResource:
+    return ProjectResource(
+        root=str(tmp_path / "project"), work_dir=str(tmp_path / "work"), values_url=values_url
+    )
+
+
+def _io(tmp_path: Path, values_url: str | None = None) -> dict[str, object]:
+    return {"io_manager": ArtifactIOManager(project=_project(tmp_path, values_url))}
 
 
 def _stored(tmp_path: Path, partition: str, asset: str) -> Path:
@@ -162,3 +196,160 @@ def test_a_temporary_another_step_is_still_writing_is_left_alone(
             [measured], partition_key=PARTITION, resources=_io(tmp_path), instance=partitioned_instance
         )
         assert writing.read_text() == '{"name": "half'
+
+
+def test_paths_under_the_work_folder_and_project_are_stored_relative_and_read_against_the_readers(
+    tmp_path: Path,
+) -> None:
+    writer = _project(tmp_path / "a")
+    value = Located(
+        tree=writer.work_path / "calculator" / "runs" / "r1" / "refactor",
+        source=str(writer.root_path / "src" / "calc"),
+        elsewhere="/usr/lib/python3",
+    )
+    stored = store_value(writer, PARTITION, "located", value)
+    assert isinstance(stored, Path)
+    assert json.loads(stored.read_text(encoding="utf-8")) == {
+        "tree": "@work/calculator/runs/r1/refactor",
+        "source": "@project/src/calc",
+        "elsewhere": "/usr/lib/python3",
+    }
+    reader = _project(tmp_path / "b")
+    shutil.copytree(writer.work_path, reader.work_path)
+    assert read_stored_value(reader, PARTITION, "located", Located) == Located(
+        tree=reader.work_path / "calculator" / "runs" / "r1" / "refactor",
+        source=str(reader.root_path / "src" / "calc"),
+        elsewhere="/usr/lib/python3",
+    )
+
+
+def test_values_go_to_an_fsspec_url_and_come_back_through_the_io_manager(
+    tmp_path: Path, memory_url: str, partitioned_instance: dg.DagsterInstance
+) -> None:
+    result = dg.materialize(
+        [measured, checked],
+        partition_key=PARTITION,
+        resources=_io(tmp_path, memory_url),
+        instance=partitioned_instance,
+    )
+    assert result.success
+    assert result.output_for_node("checked").name == "checked coverage"
+    stored = f"{memory_url}/{PARTITION}/assets/measured.json"
+    with fsspec.open(stored, "r", encoding="utf-8") as handle:
+        assert json.load(handle) == {"name": "coverage", "values": [43.75, 0.5], "passed": False}
+    [event, _] = result.get_asset_materialization_events()
+    assert event.materialization.metadata["artifact"].value == stored
+    assert not (tmp_path / "work").exists()
+
+
+def test_a_later_run_reads_its_input_from_the_fsspec_url(
+    tmp_path: Path, memory_url: str, partitioned_instance: dg.DagsterInstance
+) -> None:
+    resources = _io(tmp_path, memory_url)
+    dg.materialize([measured], partition_key=PARTITION, resources=resources, instance=partitioned_instance)
+    result = dg.materialize(
+        [measured, checked],
+        selection=[checked],
+        partition_key=PARTITION,
+        resources=resources,
+        instance=partitioned_instance,
+    )
+    assert result.output_for_node("checked").name == "checked coverage"
+
+
+def test_the_values_url_comes_from_the_environment_when_not_configured(
+    tmp_path: Path, memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(VALUES_URL_ENV, memory_url)
+    store_value(_project(tmp_path), PARTITION, "measured", Measurement(name="m", values=(), passed=True))
+    assert fsspec.filesystem("memory").isfile(UPath(f"{memory_url}/{PARTITION}/assets/measured.json").path)
+
+
+def test_a_missing_value_under_a_url_fails_naming_the_asset_and_the_url(
+    tmp_path: Path, memory_url: str
+) -> None:
+    with pytest.raises(dg.Failure, match=f"No stored value for measured at {memory_url}/{PARTITION}/"):
+        read_stored_value(_project(tmp_path, memory_url), PARTITION, "measured", Measurement)
+
+
+def test_a_file_url_is_a_local_folder_written_atomically(tmp_path: Path) -> None:
+    project = _project(tmp_path, f"file://{tmp_path / 'values'}")
+    stored = store_value(project, PARTITION, "measured", Measurement(name="m", values=(), passed=True))
+    assert stored == tmp_path / "values" / PARTITION / "assets" / "measured.json"
+    assert isinstance(stored, Path) and stored.is_file()
+
+
+@pytest.mark.parametrize("url", ["nosuch://bucket/values", "s3x://bucket/values"])
+def test_an_unknown_protocol_in_the_variable_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv(VALUES_URL_ENV, url)
+    with pytest.raises(EnvVarError) as caught:
+        read_stored_value(_project(tmp_path), PARTITION, "measured", Measurement)
+    assert caught.value.name == VALUES_URL_ENV
+    message = str(caught.value)
+    assert message.startswith(f"{VALUES_URL_ENV}={url!r}: must be a folder or an fsspec URL")
+    assert "\n" not in message
+
+
+def test_an_unknown_protocol_in_the_field_names_the_field(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^values_url='nosuch://b': must be a folder or an fsspec URL"):
+        _ = _project(tmp_path, "nosuch://b").values_folder
+
+
+@dataclass(frozen=True)
+class Machines:
+    """Step 1 ran on a first machine (project P1, its work folder inside it); the project was then checked
+    out at P2 and the work folder mounted at B, where a second machine ran refactored_code."""
+
+    everything: Path
+    second: ProjectResource
+    result: dg.ExecuteInProcessResult
+
+
+@pytest.fixture(scope="module")
+def machines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machines]:
+    everything = tmp_path_factory.mktemp("machines")
+    first = ProjectResource(root=str(copy_demo(everything / "first" / "demo")))
+    second = ProjectResource(
+        root=str(everything / "second" / "checkout"), work_dir=str(everything / "second" / "mnt" / "work")
+    )
+    with pytest.MonkeyPatch.context() as patch, dg.DagsterInstance.ephemeral() as instance:
+        patch.delenv(VALUES_URL_ENV, raising=False)
+        instance.add_dynamic_partitions(SPECS_PARTITION, [PARTITION])
+        step_one = materialize_stages(
+            ["spec", "baseline_tests"], project=first, partition=PARTITION, instance=instance
+        )
+        assert step_one.success, [e.message for e in step_one.all_events if e.is_failure]
+        shutil.move(first.work_path, second.work_path)
+        shutil.move(first.root_path, second.root_path)
+        result = materialize_stages(
+            ["refactored_code"], project=second, partition=PARTITION, instance=instance
+        )
+        yield Machines(everything, second, result)
+
+
+def test_stored_values_hold_no_absolute_path_of_either_machine(machines: Machines) -> None:
+    stored = sorted((machines.second.work_path / PARTITION / "assets").glob("*.json"))
+    assert [path.stem for path in stored] == ["baseline_tests", "refactored_code", "spec"]
+    for path in stored:
+        assert str(machines.everything) not in path.read_text(encoding="utf-8"), path.name
+    refactored = json.loads(stored[1].read_text(encoding="utf-8"))
+    assert refactored["tree_path"].startswith(f"@work/{PARTITION}/runs/")
+
+
+def test_a_step_on_the_second_machine_reads_the_first_ones_values_and_points_into_its_own_mount(
+    machines: Machines,
+) -> None:
+    assert machines.result.success, [e.message for e in machines.result.all_events if e.is_failure]
+    loaded = read_stored_value(machines.second, PARTITION, "refactored_code", RefactorResult)
+    for path in (Path(loaded.tree_path), Path(loaded.patch_path)):
+        assert path.is_relative_to(machines.second.work_path) and path.exists(), path
+
+
+def test_a_third_machine_finds_the_artifacts_under_its_own_mount(machines: Machines, tmp_path: Path) -> None:
+    third = ProjectResource(root=str(machines.second.root_path), work_dir=str(tmp_path / "other-mount"))
+    shutil.copytree(machines.second.work_path, third.work_path)
+    loaded = read_stored_value(third, PARTITION, "refactored_code", RefactorResult)
+    assert Path(loaded.tree_path).is_relative_to(third.work_path)
+    assert (Path(loaded.tree_path) / "src" / "calculator" / "operations.py").is_file()

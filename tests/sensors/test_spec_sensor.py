@@ -33,7 +33,7 @@ from sensors.spec_sensor import (
     spec_sensor_from_env,
 )
 from spec2prod_assets.definitions import defs
-from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, SYNC_EXECUTION
+from spec2prod_assets.pipeline.executors import ASYNC_EXECUTION, SYNC_EXECUTION
 from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.run_mode import MODE_REASON_TAG, MODE_TAG
 from spec2prod_assets.spec.model import ComponentSpec, Stage

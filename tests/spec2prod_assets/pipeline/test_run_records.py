@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 from dagster import AssetExecutionContext
 
-from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, SYNC_EXECUTION
+from spec2prod_assets.pipeline.executors import ASYNC_EXECUTION, SYNC_EXECUTION
 from spec2prod_assets.pipeline.metadata import StageClock
 from spec2prod_assets.pipeline.run_records import (
     NOT_STARTED,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from spec2prod_assets.pipeline.jobs import ASYNC_EXECUTION, PRELOADED_MODULES
+from spec2prod_assets.pipeline.executors import ASYNC_EXECUTION, PRELOADED_MODULES
 
 
 def test_the_async_executor_preloads_the_worker_module() -> None:

@@ -36,7 +36,7 @@ import dagster as dg
 from bench.bench_projects import clone_calculator, demo_without_specs
 from bench.ratio_table import Row
 from sensors.spec_sensor import DEFAULT_INTERVAL_S
-from tests.e2e.conftest import stop_process_tree
+from tests.support.process_tree import stop_process_tree
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MANY = 10

@@ -157,12 +157,13 @@ def _say(message: str) -> None:
 
 
 def _is_input_error(exc: ValueError) -> bool:
-    """Bad specs, stages, projects and environment variables: their message is the one line to show."""
+    """Bad specs, stages, modes, projects and environment variables: their message is the one line to show."""
     from resources.env_vars import EnvVarError
+    from spec2prod_assets.run_mode import ModeNotAvailable
     from spec2prod_assets.run_plan import StageBeyondTargetError
     from spec2prod_assets.spec.model import SpecError
 
-    if isinstance(exc, SpecError | StageBeyondTargetError):
+    if isinstance(exc, SpecError | StageBeyondTargetError | ModeNotAvailable):
         return True
     from resources.project_root import ProjectRootError
 

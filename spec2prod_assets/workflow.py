@@ -22,6 +22,7 @@ import dagster as dg
 
 from resources.generators import generator_is_remote
 from resources.project import ProjectResource
+from spec2prod_assets.pipeline.assets import GENERATOR_POOL
 from spec2prod_assets.pipeline.executors import execution_config
 from spec2prod_assets.pipeline.jobs import (
     EXECUTOR_PROFILE,
@@ -30,6 +31,7 @@ from spec2prod_assets.pipeline.jobs import (
     start_step_workers_early,
 )
 from spec2prod_assets.pipeline.partitions import specs_partitions
+from spec2prod_assets.pipeline.pools import ensure_pool_limits, free_slots_of_ended_run
 from spec2prod_assets.pipeline.run_events import FOLLOWED, RunReader, run_failures
 from spec2prod_assets.pipeline.run_records import (
     NOT_STARTED,
@@ -124,6 +126,7 @@ def run_planned(
     root, slug = planned.project_root, planned.spec.slug
     instance = instance or persistent_instance(root)
     register_partitions(instance, [slug])
+    ensure_pool_limits(instance, [GENERATOR_POOL])
     run_config: dict[str, Any] = {
         "resources": {"project": {"config": {"root": str(root)}}},
         "loggers": {"console": {"config": {"log_level": log_level}}},
@@ -138,6 +141,7 @@ def run_planned(
             run_config=run_config,
             tags={"dagster/partition": slug, INVOCATION_TAG: invocation, **mode.tags()},
         )
+    free_slots_of_ended_run(instance, result.run_id)
     return _read_outcome(instance, result.run_id, planned, mode)
 
 

@@ -16,8 +16,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,12 +28,13 @@ import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT, copy_demo
+from tests.support.process_tree import stop_process_tree
+from tests.support.services import free_port
 
 SENSOR_JOB = "spec_to_dev"
 SENSOR_INTERVAL_S = 3
 START_TIMEOUT_S = 180.0
 RUN_TIMEOUT_S = 300.0
-STOP_TIMEOUT_S = 30.0
 DEV_JOB_ASSETS = frozenset(
     {"spec", "baseline_tests", "generated_tests", "refactored_code", "release_candidate", "workflow_report"}
 )
@@ -104,7 +103,7 @@ class DagsterDev:
         response = httpx.post(
             f"{self.base_url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30.0
         )
-        response.raise_for_status()
+        assert response.status_code == 200, f"GraphQL answered {response.status_code}: {response.text[:2000]}"
         body: dict[str, Any] = response.json()
         assert not body.get("errors"), body["errors"]
         data: dict[str, Any] = body["data"]
@@ -190,13 +189,6 @@ class DagsterDev:
         return "--- dagster dev log (tail) ---\n" + "\n".join(text.splitlines()[-lines:])
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def dagster_dev_env(dagster_home: Path, project_root: Path) -> dict[str, str]:
     """The caller's environment minus any SPEC2PROD_* that would steer the server elsewhere."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("SPEC2PROD_")}
@@ -210,68 +202,11 @@ def dagster_dev_env(dagster_home: Path, project_root: Path) -> dict[str, str]:
     return env
 
 
-def _descendants(root_pid: int) -> list[int]:
-    """Every live process below `root_pid`, from /proc (children first found, grandchildren after)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses; the parent pid follows the last ')'.
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, queue = [], [root_pid]
-    while queue:
-        for child in children.get(queue.pop(), []):
-            found.append(child)
-            queue.append(child)
-    return found
-
-
-def _signal_pids(pids: list[int], sig: signal.Signals) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-
-
-def stop_process_tree(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the group (dagster dev stops its webserver, daemon and runs), then SIGKILL what is left.
-
-    Only processes started by this fixture are signalled: the group it created and, by pid, the
-    descendants it recorded before signalling (those that started a session of their own included).
-    """
-    if process.poll() is not None:
-        return
-    descendants = _descendants(process.pid)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    _signal_pids([pid for pid in descendants if _session_of(pid) != process.pid], signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=STOP_TIMEOUT_S)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    _signal_pids(descendants, signal.SIGKILL)
-    process.wait(timeout=STOP_TIMEOUT_S)
-
-
-def _session_of(pid: int) -> int | None:
-    try:
-        return os.getsid(pid)
-    except ProcessLookupError:
-        return None
-
-
-@pytest.fixture(scope="package")
-def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev]:
-    """`dagster dev` on a free 127.0.0.1 port, watching a fresh copy of the example; stopped at the end."""
-    base = tmp_path_factory.mktemp("dagster_dev")
-    dagster_home = base / "dagster_home"
-    dagster_home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    project_root = copy_demo(base / "project")
+@contextlib.contextmanager
+def running_dagster_dev(
+    base: Path, dagster_home: Path, project_root: Path, env: dict[str, str]
+) -> Iterator[DagsterDev]:
+    """`dagster dev` on a free 127.0.0.1 port with this home and environment, until the block ends."""
     port = free_port()
     log_path = base / "dagster_dev.log"
     dagster = Path(sys.executable).with_name("dagster")
@@ -280,7 +215,7 @@ def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev
         process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
-            env=dagster_dev_env(dagster_home, project_root),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -292,6 +227,20 @@ def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev
         yield server
     finally:
         stop_process_tree(process)
+
+
+@pytest.fixture(scope="package")
+def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev]:
+    """`dagster dev` watching a fresh copy of the example, on the local profile; stopped at the end."""
+    base = tmp_path_factory.mktemp("dagster_dev")
+    dagster_home = base / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    project_root = copy_demo(base / "project")
+    with running_dagster_dev(
+        base, dagster_home, project_root, dagster_dev_env(dagster_home, project_root)
+    ) as server:
+        yield server
 
 
 def _server_info(base_url: str) -> dict[str, Any] | None:

@@ -12,7 +12,6 @@ import ctypes
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.support.services import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPENHANDS_VENV = REPO_ROOT / ".venv-openhands"
@@ -48,12 +49,6 @@ def missing_reason() -> str | None:
     if not OPENHANDS_PYTHON.exists():
         return f"{OPENHANDS_VENV.name} is missing: run scripts/openhands_venv.sh"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _die_with_parent() -> None:
@@ -99,7 +94,7 @@ def running_agent_server(workdir: Path) -> Iterator[AgentServer]:
     reason = missing_reason()
     if reason:
         raise RuntimeError(reason)
-    port = _free_port()
+    port = free_port()
     home = workdir / "home"
     tmux_dir = workdir / "tmux"
     for folder in (home, tmux_dir):

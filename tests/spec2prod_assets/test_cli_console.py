@@ -185,6 +185,30 @@ def test_a_malformed_variable_is_one_line_for_run_and_no_matter_to_validate(
     assert spec2prod("validate", cwd=project, SPEC2PROD_SENSOR_INTERVAL_S="30s").returncode == 0
 
 
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_run_refuses_a_local_mode_on_the_celery_executor_in_one_line(
+    project: Path, home: Path, mode: str
+) -> None:
+    """The team profile runs every step on its workers: `--mode sync|async` is bad input, not a traceback.
+    The broker is never contacted (nothing listens on port 1)."""
+    completed = spec2prod(
+        "run",
+        "specs/greeter.md",
+        "--mode",
+        mode,
+        cwd=project,
+        home=home,
+        SPEC2PROD_EXECUTOR="celery",
+        SPEC2PROD_CELERY_BROKER="redis://127.0.0.1:1/0",
+    )
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stdout == ""
+    assert completed.stderr.count("\n") == 1, completed.stderr
+    assert completed.stderr.startswith(f"spec2prod: --mode {mode} needs the local executor")
+    assert "SPEC2PROD_EXECUTOR=celery" in completed.stderr
+    assert _runs(home) == 0
+
+
 @pytest.fixture(scope="module")
 def failed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     """One real run of the failing project to dev, sync, with `--json` and `--junit-xml`."""

@@ -2,7 +2,7 @@
 
 Every process of the stack (`spec2prod run`, `dagster dev`, the workers) gets the same environment:
 `DAGSTER_HOME` holding deploy/team/dagster.yaml (only the pool limit may be changed), the Postgres URL it
-reads, `SPEC2PROD_EXECUTOR=celery` with the Redis broker, and one shared work folder. The workers are
+reads, `SPEC2PROD_EXECUTOR=celery` with the Redis broker, one shared work folder and a values URL. The workers are
 started with the command the docs give (`dagster-celery worker start ... -- --concurrency=1`).
 """
 
@@ -108,6 +108,8 @@ def team_stack(base: Path, *, workers: int = 2, pool_limit: int | None = None) -
             "SPEC2PROD_EXECUTOR": "celery",
             "SPEC2PROD_CELERY_BROKER": redis.url,
             "SPEC2PROD_WORK_DIR": str(work_dir),
+            # Asset values through fsspec at a URL of their own, as an object store would hold them.
+            "SPEC2PROD_VALUES_URL": (base / "shared-values").as_uri(),
             # dagster-celery starts the `celery` program by name: the venv's, as an activated venv would.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
             "PYTHONUNBUFFERED": "1",

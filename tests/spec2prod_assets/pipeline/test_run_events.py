@@ -45,7 +45,7 @@ class _RaisingExecutor(dg.Executor):
 
 @dg.executor(name="raising", config_schema={"worker_lost": bool})
 def raising_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
-    return _RaisingExecutor(init_context.executor_config["worker_lost"])
+    return _RaisingExecutor(bool(init_context.executor_config["worker_lost"]))
 
 
 @dg.op

@@ -1,12 +1,15 @@
 """Reads of the Dagster instance: stage timings from a run's step events, the upstream steps of the asset
-graph, the execution mode from the run config, and each asset's materialization metadata."""
+graph, the execution mode from the run config (or the profile's executor), and each asset's materialization
+metadata."""
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 import pytest
 from dagster import AssetExecutionContext
+from dagster._core.execution.retries import RetryMode  # an Executor must name one; dagster exports none
 
 from spec2prod_assets.pipeline.executors import ASYNC_EXECUTION, SYNC_EXECUTION
 from spec2prod_assets.pipeline.metadata import StageClock
@@ -43,6 +46,17 @@ def second() -> None:
 )
 def test_execution_mode_of_a_run_config(run_config: dict[str, object], mode: str) -> None:
     assert execution_mode_of(run_config) == mode
+
+
+@pytest.mark.parametrize("executor", ["celery", "k8s"])
+def test_execution_mode_of_a_distributed_executors_run_is_the_executors_name(executor: str) -> None:
+    """Its run config holds the executor's own block, which must not read as the local async mode."""
+    run_config = {"execution": {"config": {"broker": {"env": "SPEC2PROD_CELERY_BROKER"}}}}
+    assert execution_mode_of(run_config, executor) == executor
+
+
+def test_execution_mode_of_the_local_executor_still_reads_the_run_config() -> None:
+    assert execution_mode_of({"execution": SYNC_EXECUTION}, "multi_or_in_process_executor") == "sync"
 
 
 def test_stage_timings_come_from_the_runs_step_events() -> None:
@@ -169,3 +183,60 @@ def test_upstream_steps_match_dagsters_own_asset_graph() -> None:
     }
     upstream = upstream_steps(defs.resolve_all_asset_specs())
     assert {name: set(parents) for name, parents in upstream.items()} == expected
+
+
+class _WorkerDiesExecutor(dg.Executor):
+    """What a Celery run sees when the worker process running its step is killed: the worker wrote the
+    step's start to the instance and nothing more, and the executor fails the run."""
+
+    @property
+    def retries(self) -> RetryMode:
+        return RetryMode.DISABLED
+
+    def execute(self, plan_context: Any, execution_plan: Any) -> Iterator[dg.DagsterEvent]:
+        started = dg.DagsterEvent(
+            event_type_value=dg.DagsterEventType.STEP_START.value,
+            job_name=plan_context.job_name,
+            step_key="lost_step",
+            message="Started execution of step on a worker.",
+        )
+        plan_context.instance.report_dagster_event(started, run_id=plan_context.run_id)
+        yield started
+        raise dg.DagsterSubprocessError(
+            "During celery execution errors occurred in workers:\n"
+            "[lost_step]: billiard.exceptions.WorkerLostError: Worker exited prematurely: signal 9 (SIGKILL)",
+            subprocess_error_infos=[],
+        )
+
+
+@dg.executor(name="worker_dies")
+def worker_dies(_: dg.InitExecutorContext) -> dg.Executor:
+    return _WorkerDiesExecutor()
+
+
+@dg.op
+def lost_step() -> None:
+    raise AssertionError("the worker died before running it")
+
+
+@dg.job(executor_def=worker_dies)
+def worker_died() -> None:
+    lost_step()
+
+
+def _worker_died() -> dg.JobDefinition:
+    return worker_died
+
+
+def test_a_step_still_in_progress_when_its_run_ended_failed_at_the_runs_end() -> None:
+    with dg.instance_for_test() as instance:
+        result = dg.execute_job(dg.reconstructable(_worker_died), instance=instance)
+        assert not result.success
+        [stat] = instance.get_run_step_stats(result.run_id)
+        assert stat.status is not None
+        assert (stat.step_key, stat.status.value, stat.end_time) == ("lost_step", "IN_PROGRESS", None)
+        [record] = stage_records(instance, result.run_id)
+        run_end = instance.get_run_stats(result.run_id).end_time
+        assert (record.stage, record.status, record.end) == ("lost_step", "FAILURE", run_end)
+        assert record.start == stat.start_time
+        assert stage_outcomes(instance, result.run_id)["lost_step"].status == "failed"

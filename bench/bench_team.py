@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -118,12 +118,10 @@ def measure(scratch: Path, settings: Settings, timeout_s: float) -> str:
         instance = stack.instance()
         config = instance.get_concurrency_config()
         run_queue = config.run_queue_config
-        settings = Settings(
-            **{
-                **settings.__dict__,
-                "run_limit": run_queue.max_concurrent_runs if run_queue else 0,
-                "pool_limit": config.pool_config.default_pool_limit or 0,
-            }
+        settings = replace(
+            settings,
+            run_limit=run_queue.max_concurrent_runs if run_queue else 0,
+            pool_limit=config.pool_config.default_pool_limit or 0,
         )
         with running_dagster_dev(scratch, stack.home, project, stack.env) as server:
             _wait_for("the daemon's heartbeats", lambda: _ready(instance), START_TIMEOUT_S, server.process)
@@ -184,6 +182,11 @@ def render(
     waits = [s - c for s, c in zip(starts, created, strict=True)]
     durations = [e - s for s, e in zip(starts, ends, strict=True)]
     step_busy = sum(end - start for start, end in all_steps)
+    # A run's own time that no step accounts for: its process starting, Celery round trips, pool waits.
+    outside = [
+        d - _covered(list(spans[r.dagster_run.run_id].values()))
+        for r, d in zip(records, durations, strict=True)
+    ]
     rows = [
         (
             "specs dropped / runs",
@@ -215,6 +218,7 @@ def render(
         ("peak concurrent steps (all)", str(peak_overlap(all_steps)), f"workers {settings.workers}"),
         ("run duration (start -> end)", _median_max(durations), "median / max"),
         ("queue wait (created -> started)", _median_max(waits), "median / max"),
+        ("run time outside its steps", _median_max(outside), "launch, broker round trips, pool waits"),
         (
             "worker busy share",
             f"{step_busy / (settings.workers * wall):.0%}",
@@ -244,6 +248,15 @@ def _step_durations(spans: Iterable[dict[str, tuple[float, float]]]) -> dict[str
         for key, (start, end) in steps.items():
             found.setdefault(key, []).append(end - start)
     return found
+
+
+def _covered(spans: list[tuple[float, float]]) -> float:
+    """Seconds during which at least one of the spans is open (a run's parallel steps count once)."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        total += max(0.0, end - max(start, reach))
+        reach = max(reach, end)
+    return total
 
 
 def _median_max(values: list[float]) -> str:

@@ -2,8 +2,8 @@
 
 Every process of the stack (`spec2prod run`, `dagster dev`, the workers) gets the same environment:
 `DAGSTER_HOME` holding deploy/team/dagster.yaml (only the pool limit may be changed), the Postgres URL it
-reads, `SPEC2PROD_EXECUTOR=celery` with the Redis broker, one shared work folder and a values URL. The workers are
-started with the command the docs give (`dagster-celery worker start ... -- --concurrency=1`).
+reads, `SPEC2PROD_EXECUTOR=celery` with the Redis broker, one shared work folder and a values URL. The
+workers are started with the command the docs give (`dagster-celery worker start ... -- --concurrency=1`).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from spec2prod_assets.runtime.sandbox import sandbox_mode
 from spec2prod_assets.spec.model import ComponentSpec
 from spec2prod_assets.testing.coverage_report import CoverageReport
 from spec2prod_assets.testing.pytest_run import TestRun
+from spec2prod_assets.testing.traceability import Traceability
 
 MetadataDict = dict[str, Any]
 TableValue = str | int | float | bool | None
@@ -280,6 +281,18 @@ def release_metadata(candidate: ReleaseCandidate) -> MetadataDict:
         "lint_violations_baseline": candidate.lint_baseline.violations,
         "lint_rules": candidate.lint.rules,
         "generated_tests_included": candidate.generated_tests_included,
+        **traceability_metadata(candidate.traceability),
+    }
+
+
+def traceability_metadata(traced: Traceability | None) -> MetadataDict:
+    """Each criterion and the passing tests that claim it, as a table, and its counts as numbers to plot."""
+    if traced is None:
+        return {}
+    return {
+        "traceability": dg.MetadataValue.md(traced.markdown_table()),
+        **traced.metrics(),
+        "untested_criteria": ", ".join(item.id for item in traced.untested) or "none",
     }
 
 

@@ -20,7 +20,9 @@ from spec2prod_assets.release.bundle import ReleaseManifest, build_bundle
 from spec2prod_assets.runtime.processes import CommandError, clean_env, run_command
 from spec2prod_assets.spec.model import ComponentSpec
 from spec2prod_assets.storage.working_copies import copy_tree, python_files
+from spec2prod_assets.testing.claims import read_claims
 from spec2prod_assets.testing.pytest_run import TestRun, run_tests
+from spec2prod_assets.testing.traceability import Traceability, trace
 
 
 class ReleaseCandidate(BaseModel):
@@ -40,6 +42,8 @@ class ReleaseCandidate(BaseModel):
     tests_found_by: str = ""
     junit_xml: str | None = None
     """The release suite's JUnit XML report, for CI."""
+    traceability: Traceability | None = None
+    """Which passing tests of the release suite claim each acceptance criterion and requirement."""
 
 
 def assemble_release(
@@ -71,6 +75,8 @@ def assemble_release(
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(accepted_dir / relative, target)
     run = run_tests(tree, layout, output_dir=work_dir / "results", timeout_s=timeout_s, junit_xml=True)
+    spec_ids = [c.id for c in spec.acceptance_criteria] + [r.id for r in spec.requirements]
+    claims = read_claims(tree, layout.existing_test_paths(tree), spec_ids)
     revision = source_revision(project_root, tree, spec.source_path)
     bundle = build_bundle(
         tree,
@@ -104,6 +110,7 @@ def assemble_release(
         existing_tests_ran=existing_tests_ran(run, accepted_files),
         tests_found_by=layout.tests_found_by,
         junit_xml=run.junit_xml,
+        traceability=trace(spec, claims, run.outcomes),
     )
 
 

@@ -40,6 +40,12 @@ def _message(report: pytest.CollectReport | pytest.TestReport) -> str:
     return text[-2000:]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests claim spec ids with `@pytest.mark.spec("AC-2")` (read by `claims`): a project that runs with
+    `--strict-markers` would otherwise refuse them, and any other would warn on each one."""
+    config.addinivalue_line("markers", "spec(*ids): the spec ids this test checks")
+
+
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed:
         _send(

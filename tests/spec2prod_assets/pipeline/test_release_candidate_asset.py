@@ -32,6 +32,7 @@ GOOD_TEST = dedent(
     from calculator import divide
 
 
+    @pytest.mark.spec("AC-2")
     def test_divide_by_zero_raises_value_error():
         with pytest.raises(ValueError):
             divide(1, 0)
@@ -115,6 +116,19 @@ def test_the_release_records_its_environment_and_all_three_coverage_measures(
     assert value == metadata["line_coverage_pct"]
     verdict = "meets" if check.passed else "is below"
     assert check.description == f"line coverage {value:.2f}% {verdict} the spec's 80%"
+
+
+def test_the_release_traces_each_acceptance_criterion_to_the_passing_tests_that_claim_it(
+    materialized: dg.ExecuteInProcessResult,
+) -> None:
+    """The generated test claims AC-2 with the marker; the example's own tests claim nothing."""
+    metadata = _release_metadata(materialized)
+    [generated] = [line for line in str(metadata["traceability"]).splitlines() if line.startswith("| AC-2 ")]
+    assert "test_divide_by_zero_raises_value_error" in generated, metadata["traceability"]
+    assert metadata["criteria_traced"] == 1
+    assert metadata["criteria_untested"] == metadata["criteria_total"] - 1
+    untested = str(metadata["untested_criteria"]).split(", ")
+    assert "AC-2" not in untested and {"AC-1", "AC-3"} <= set(untested), untested
 
 
 def test_a_project_whose_tests_are_gone_fails_the_release_at_existing_tests_ran(tmp_path: Path) -> None:

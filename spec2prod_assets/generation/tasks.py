@@ -1,7 +1,8 @@
 """Turn a spec and its baseline's coverage gaps into test-generation tasks, one per module.
 
 The task text carries what the spec promises (requirements, acceptance criteria) and exactly which
-lines no test reaches yet, so a generator aims at behaviour the spec cares about and at real gaps.
+lines no test reaches yet, so a generator aims at behaviour the spec cares about and at real gaps, and
+asks that each test claim the ids it checks (`@pytest.mark.spec`), which the release traces.
 """
 
 from __future__ import annotations
@@ -72,5 +73,7 @@ def _task_text(
         f"{', '.join(map(str, missing_lines))}. Aim the new tests at them.\n\n"
         f"Rules: put new test files only under `{layout.tests_path}/`, named `test_*.py`; import the "
         f"module as `{module_name}`; do not change any file outside `{layout.tests_path}/`; tests must be "
-        f"deterministic, independent of order, and need no network. Run them with pytest before you finish."
+        f"deterministic, independent of order, and need no network. Mark each test with the ids of the "
+        f"requirements and acceptance criteria it checks, e.g. `@pytest.mark.spec(\"AC-2\")` (the release "
+        f"traces every criterion to the passing tests that claim it). Run them with pytest before you finish."
     )

@@ -61,6 +61,7 @@ def test_task_text_carries_requirements_acceptance_criteria_and_uncovered_lines(
     assert ", ".join(map(str, _missing(baseline, f"src/{SLUG}/ops.py"))) in text
     assert f"`{SLUG}.ops`" in text
     assert f"tests/{SLUG}/" in text  # where new test files must go
+    assert '@pytest.mark.spec("AC-2")' in text  # how a test claims the criteria it checks
 
 
 def test_baseline_without_coverage_gives_no_tasks(

@@ -34,6 +34,7 @@ STAGE_PACKAGES = (
     "generation",
     "refactor",
     "release",
+    "mutation",
     "deploy",
     "report",
     "runtime",

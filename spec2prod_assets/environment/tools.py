@@ -31,6 +31,7 @@ TOOL_DISTRIBUTIONS = (
     "pytest-random-order",
     "pytest-repeat",
     "crosshair-tool",
+    "mutmut",
 )
 PLUGIN_MODULE = "spec2prod_assets.testing.outcomes_plugin"
 TOOLS_FOLDER = "spec2prod-tools"

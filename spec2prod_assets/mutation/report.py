@@ -1,0 +1,46 @@
+"""What a mutation run found, as numbers a run can plot and a table of what the tests let through."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, computed_field
+
+
+class MutationRunError(RuntimeError):
+    """The mutation run produced nothing trustworthy: like a test run that cannot be read, never a score."""
+
+
+class SurvivingMutant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    """Relative to the tree, as in the project."""
+    line: int
+    change: str
+    """Short: "a+b → a - b"."""
+
+
+class MutationReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tool: str
+    mutants_total: int
+    mutants_run: int
+    mutants_killed: int
+    mutants_survived: int
+    """Including mutants no test reaches: the suite would not notice them either."""
+    mutants_timed_out: int
+    mutants_suspicious: int = 0
+    """Crashed or ended oddly: run, but counted neither killed nor survived."""
+    sampled: bool
+    sample_reason: str
+    duration_s: float
+    survivors: tuple[SurvivingMutant, ...]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def mutation_score_pct(self) -> float | None:
+        """Killed out of run; a timeout is not counted as a kill, so the score never flatters the suite.
+        None when nothing ran: no score is better than a made-up one."""
+        if self.mutants_run == 0:
+            return None
+        return round(self.mutants_killed / self.mutants_run * 100, 2)

@@ -74,6 +74,6 @@ def _task_text(
         f"Rules: put new test files only under `{layout.tests_path}/`, named `test_*.py`; import the "
         f"module as `{module_name}`; do not change any file outside `{layout.tests_path}/`; tests must be "
         f"deterministic, independent of order, and need no network. Mark each test with the ids of the "
-        f"requirements and acceptance criteria it checks, e.g. `@pytest.mark.spec(\"AC-2\")` (the release "
+        f'requirements and acceptance criteria it checks, e.g. `@pytest.mark.spec("AC-2")` (the release '
         f"traces every criterion to the passing tests that claim it). Run them with pytest before you finish."
     )

@@ -24,6 +24,8 @@ ALL_TESTS_PASS = "all_tests_pass"
 COVERAGE_MEETS_THRESHOLD = "coverage_meets_threshold"
 EXISTING_TESTS_RAN = "existing_tests_ran"
 LINT_GATE = "lint_gate"
+CRITERIA_TESTED = "criteria_tested"
+MUTATION_SCORE = "mutation_score"
 HEALTHY = "healthy"
 
 SPEC_CHECKS = [
@@ -63,6 +65,22 @@ RELEASE_CHECKS = [
             "No new ruff violations compared with the original code, under the project's ruff settings; "
             "none at all when the spec asks for lint-clean code."
         ),
+    ),
+    dg.AssetCheckSpec(
+        CRITERIA_TESTED,
+        asset=RELEASE_CANDIDATE,
+        blocking=True,
+        description=(
+            "When the spec asks (criteria_tested), every acceptance criterion has a passing test that "
+            "claims it (@pytest.mark.spec or its docstring)."
+        ),
+    ),
+    dg.AssetCheckSpec(
+        MUTATION_SCORE,
+        asset=RELEASE_CANDIDATE,
+        blocking=True,
+        description="When the spec asks (mutation_score), the release suite kills at least that share of "
+        "the mutants it ran.",
     ),
 ]
 
@@ -107,6 +125,8 @@ def release_checks(candidate: ReleaseCandidate, spec: ComponentSpec) -> Iterator
     yield _coverage_gate(candidate, spec)
     yield _existing_tests_gate(candidate, spec)
     yield _lint_gate(candidate, spec)
+    yield _criteria_gate(candidate, spec)
+    yield _mutation_gate(candidate, spec)
 
 
 def _coverage_gate(candidate: ReleaseCandidate, spec: ComponentSpec) -> dg.AssetCheckResult:
@@ -203,6 +223,67 @@ def _lint_gate(candidate: ReleaseCandidate, spec: ComponentSpec) -> dg.AssetChec
             "lint_rules": now.rules,
         },
         description=f"{description}; rules: {now.rules}",
+    )
+
+
+def _criteria_gate(candidate: ReleaseCandidate, spec: ComponentSpec) -> dg.AssetCheckResult:
+    """Names every acceptance criterion no passing test claims; passes when the spec does not ask."""
+    asked = spec.quality_gates.criteria_tested
+    traced = candidate.traceability
+    untested = [] if traced is None else [f"{item.id} ({item.text})" for item in traced.untested]
+    total = len(spec.acceptance_criteria)
+    if traced is None:
+        passed, description = not asked, "no traceability was recorded for this release"
+    elif untested:
+        passed = not asked
+        verdict = "the spec asks for every one to be tested" if asked else "not a gate: the spec does not ask"
+        description = f"{len(untested)} of {total} acceptance criteria have no passing test: " + (
+            f"{'; '.join(untested)} ({verdict})"
+        )
+    else:
+        passed, description = True, f"all {total} acceptance criteria have a passing test that claims them"
+    return dg.AssetCheckResult(
+        asset_key=RELEASE_CANDIDATE,
+        check_name=CRITERIA_TESTED,
+        passed=passed,
+        metadata={
+            "criteria_tested_asked": asked,
+            "criteria_total": total,
+            "criteria_untested": len(untested),
+        },
+        description=description,
+    )
+
+
+def _mutation_gate(candidate: ReleaseCandidate, spec: ComponentSpec) -> dg.AssetCheckResult:
+    """The release suite's score against the spec's threshold; fails closed when it was asked for and could
+    not be measured. A sampled run says so: its score is an estimate from the mutants it ran."""
+    threshold = spec.quality_gates.mutation_score_pct
+    scores = candidate.mutation
+    score = scores.after.mutation_score_pct if scores else None
+    if threshold is None:
+        passed = True
+        description = "not a gate: the spec sets no mutation_score" + (
+            f" (release suite {score:.2f}%)" if score is not None else ""
+        )
+    elif score is None:
+        passed = False
+        reason = candidate.mutation_note or "no mutant ran"
+        description = f"no mutation score to hold to the spec's {threshold:g}%: {reason}"
+    else:
+        passed = score >= threshold
+        verdict = "meets" if passed else "is below"
+        sampled = " (sampled: an estimate)" if scores is not None and scores.after.sampled else ""
+        description = f"mutation score {score:.2f}%{sampled} {verdict} the spec's {threshold:g}%"
+    return dg.AssetCheckResult(
+        asset_key=RELEASE_CANDIDATE,
+        check_name=MUTATION_SCORE,
+        passed=passed,
+        metadata={
+            "mutation_score_pct": score if score is not None else -1.0,
+            "mutation_threshold_pct": threshold if threshold is not None else -1.0,
+        },
+        description=description,
     )
 
 

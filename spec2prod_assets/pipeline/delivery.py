@@ -30,6 +30,7 @@ from spec2prod_assets.pipeline.checks import (
     release_checks,
 )
 from spec2prod_assets.pipeline.component import prepare_component
+from spec2prod_assets.pipeline.evidence_metadata import mutation_metadata, traceability_metadata
 from spec2prod_assets.pipeline.metadata import (
     StageClock,
     deployment_metadata,
@@ -38,6 +39,7 @@ from spec2prod_assets.pipeline.metadata import (
     report_metadata,
     sandbox_metadata,
 )
+from spec2prod_assets.pipeline.mutation_stage import with_mutation_scores
 from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.pipeline.run_records import execution_mode_of, stage_timings, upstream_steps
 from spec2prod_assets.pipeline.stages import (
@@ -195,6 +197,7 @@ def _release(
         lint_baseline=refactored_code.lint_before,
         dependencies=environment.dependencies,
     )
+    candidate = with_mutation_scores(candidate, spec, project.root_path, layout, stage_dir / "mutation")
     context.log.info(
         "Bundle %s: %d passed, %d failed",
         candidate.bundle_sha256[:12],
@@ -206,6 +209,8 @@ def _release(
         output_name=RELEASE_CANDIDATE,
         metadata={
             **release_metadata(candidate),
+            **traceability_metadata(candidate.traceability),
+            **mutation_metadata(candidate),
             **environment_metadata(environment),
             **sandbox_metadata(),
             **clock.metadata(),

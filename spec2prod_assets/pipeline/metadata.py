@@ -25,13 +25,12 @@ from spec2prod_assets.runtime.sandbox import sandbox_mode
 from spec2prod_assets.spec.model import ComponentSpec
 from spec2prod_assets.testing.coverage_report import CoverageReport
 from spec2prod_assets.testing.pytest_run import TestRun
-from spec2prod_assets.testing.traceability import Traceability
 
 MetadataDict = dict[str, Any]
 TableValue = str | int | float | bool | None
 
 
-def _schema(*columns: str | tuple[str, str]) -> dg.TableSchema:
+def table_schema(*columns: str | tuple[str, str]) -> dg.TableSchema:
     """Columns by name, typed "string" unless given as `(name, type)`."""
     return dg.TableSchema(
         columns=[
@@ -41,12 +40,12 @@ def _schema(*columns: str | tuple[str, str]) -> dg.TableSchema:
     )
 
 
-REQUIREMENT_COLUMNS = _schema("id", "kind", "priority", "text")
-TEST_OUTCOME_COLUMNS = _schema("test", "outcome", ("duration_s", "float"))
-REJECTED_TEST_COLUMNS = _schema("test", "stage", "reason")
-TASK_COLUMNS = _schema("task", "state", "detail", ("cost_usd", "float"))
-HISTORY_COLUMNS = _schema("time", "release", "action", "outcome", "health", ("duration_s", "float"))
-STAGE_COLUMNS = _schema(
+REQUIREMENT_COLUMNS = table_schema("id", "kind", "priority", "text")
+TEST_OUTCOME_COLUMNS = table_schema("test", "outcome", ("duration_s", "float"))
+REJECTED_TEST_COLUMNS = table_schema("test", "stage", "reason")
+TASK_COLUMNS = table_schema("task", "state", "detail", ("cost_usd", "float"))
+HISTORY_COLUMNS = table_schema("time", "release", "action", "outcome", "health", ("duration_s", "float"))
+STAGE_COLUMNS = table_schema(
     "stage",
     "status",
     ("start_s", "float"),
@@ -281,18 +280,6 @@ def release_metadata(candidate: ReleaseCandidate) -> MetadataDict:
         "lint_violations_baseline": candidate.lint_baseline.violations,
         "lint_rules": candidate.lint.rules,
         "generated_tests_included": candidate.generated_tests_included,
-        **traceability_metadata(candidate.traceability),
-    }
-
-
-def traceability_metadata(traced: Traceability | None) -> MetadataDict:
-    """Each criterion and the passing tests that claim it, as a table, and its counts as numbers to plot."""
-    if traced is None:
-        return {}
-    return {
-        "traceability": dg.MetadataValue.md(traced.markdown_table()),
-        **traced.metrics(),
-        "untested_criteria": ", ".join(item.id for item in traced.untested) or "none",
     }
 
 

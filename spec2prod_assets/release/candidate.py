@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.refactor.lint import LintReport, lint_report
 from spec2prod_assets.release.bundle import ReleaseManifest, build_bundle
+from spec2prod_assets.release.mutation_scores import MutationScores
 from spec2prod_assets.runtime.processes import CommandError, clean_env, run_command
 from spec2prod_assets.spec.model import ComponentSpec
 from spec2prod_assets.storage.working_copies import copy_tree, python_files
@@ -44,6 +45,10 @@ class ReleaseCandidate(BaseModel):
     """The release suite's JUnit XML report, for CI."""
     traceability: Traceability | None = None
     """Which passing tests of the release suite claim each acceptance criterion and requirement."""
+    mutation: MutationScores | None = None
+    """The baseline suite's and the release suite's mutation scores, when they were measured."""
+    mutation_note: str = "not measured"
+    """Why there are no scores (not asked for, or why the measurement failed)."""
 
 
 def assemble_release(

@@ -149,6 +149,8 @@ def _quality_gates(draft: Draft) -> QualityGates:
             ("coverage_threshold", "coverage_threshold_pct"),
             ("coverage_kind", "coverage_kind"),
             ("lint_clean", "lint_clean"),
+            ("mutation_score", "mutation_score_pct"),
+            ("criteria_tested", "criteria_tested"),
         )
         if key in draft.fields
     }

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from spec2prod_assets.spec.draft import Draft
 
 BOOLEANS = {"true": True, "yes": True, "false": False, "no": False}
-FLAG_KEYS = ("lint_clean", "allow_no_tests")
+FLAG_KEYS = ("lint_clean", "criteria_tested", "allow_no_tests")
 PATH_KEYS = ("source_path", "tests_path")
 # What a spec writes when there is nothing to list.
 NOTHING = frozenset({"none", "n/a", "-"})
@@ -60,6 +60,8 @@ def field_value(key: str, value: Any, line: int, draft: Draft) -> Any:
     """Turn a raw field into its typed value, failing at the field's own line."""
     if key == "coverage_threshold":
         return coverage_threshold(value, line, draft)
+    if key == "mutation_score":
+        return mutation_score(value, line, draft)
     if key in FLAG_KEYS:
         flag = BOOLEANS.get(value.strip().casefold()) if isinstance(value, str) else value
         if not isinstance(flag, bool):
@@ -105,36 +107,42 @@ def coverage_kind(text: str, line: int, draft: Draft) -> CoverageKind:
 
 
 def coverage_threshold(value: Any, line: int, draft: Draft) -> float:
-    """A percentage in 0..100; a fraction (0.8) and words ("ninety") are refused, never guessed."""
+    return percentage(value, "coverage threshold", line, draft)
+
+
+def mutation_score(value: Any, line: int, draft: Draft) -> float:
+    return percentage(value, "mutation score", line, draft)
+
+
+def percentage(value: Any, what: str, line: int, draft: Draft) -> float:
+    """A percentage in 0..100; a fraction (0.8) and words ("ninety") are refused, never guessed.
+
+    `what` names the key in the error ("coverage threshold"), so each gate's mistakes read alike.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise draft.error(
-            f"coverage threshold {value!r} is not a percentage; write a number such as 90", line
-        )
+        raise draft.error(f"{what} {value!r} is not a percentage; write a number such as 90", line)
     if isinstance(value, int) or (isinstance(value, float) and not 0 < value <= 1):
         # An integer too big for a float is as far outside 0..100 as infinity is.
-        return _in_range(float(value) if abs(value) < 10**300 else float("inf"), line, draft)
+        return _in_range(float(value) if abs(value) < 10**300 else float("inf"), what, line, draft)
     percent = read_percent(str(value))
     if percent is None:
         raise draft.error(
-            f"coverage threshold {clipped(str(value), 80)!r} is not a percentage; "
-            "write a number such as 90 or '90%'",
+            f"{what} {clipped(str(value), 80)!r} is not a percentage; write a number such as 90 or '90%'",
             line,
         )
     number = float(percent.number)
     if not percent.marked and "." in percent.number and 0 < number <= 1:
         as_percent = f"{float(Decimal(percent.number) * 100):g}"
         raise draft.error(
-            f"coverage threshold {percent.number} looks like a fraction; "
-            f"write {as_percent} for {as_percent}%",
-            line,
+            f"{what} {percent.number} looks like a fraction; write {as_percent} for {as_percent}%", line
         )
-    return _in_range(number, line, draft)
+    return _in_range(number, what, line, draft)
 
 
-def _in_range(threshold: float, line: int, draft: Draft) -> float:
-    if not 0.0 <= threshold <= 100.0:
-        raise draft.error(f"coverage threshold {threshold:g} is outside 0..100", line)
-    return threshold
+def _in_range(number: float, what: str, line: int, draft: Draft) -> float:
+    if not 0.0 <= number <= 100.0:
+        raise draft.error(f"{what} {number:g} is outside 0..100", line)
+    return number
 
 
 def owners(value: Any, line: int, draft: Draft) -> tuple[str, ...]:

@@ -36,7 +36,7 @@ class _Section(Enum):
     OVERVIEW = "overview"
     REQUIREMENTS = "requirements"
     ACCEPTANCE = "acceptance"
-    SUCCESS = "success"  # acceptance criteria that may also state gates
+    SUCCESS = "success"  # acceptance criteria and gates; a bullet that only states gates is no criterion
     GATES = "gates"  # gates only
     DEPENDENCIES = "dependencies"
     API = "api"
@@ -169,9 +169,12 @@ def _read_block(block: _Block, heading: _Heading, draft: Draft) -> None:
         draft.acceptance.extend(_listed_items(block, with_priority=False))
     elif section in (_Section.SUCCESS, _Section.GATES):
         for text in block.texts if block.kind in ("item", "paragraph") else ():
-            read_gates(text.text, text.line, draft)
-        if section is _Section.SUCCESS:
-            draft.acceptance.extend(_listed_items(block, with_priority=False))
+            # A bullet that only states gates is no criterion: no test could ever claim it.
+            gate_only = read_gates(text.text, text.line, draft)
+            if section is _Section.SUCCESS and not gate_only:
+                item = _listed_item(text, block.kind, with_priority=False)
+                if item is not None:
+                    draft.acceptance.append(item)
     elif section is _Section.DEPENDENCIES:
         draft.dependencies.extend(_dependencies(block, draft))
     elif section is _Section.API:
@@ -181,11 +184,16 @@ def _read_block(block: _Block, heading: _Heading, draft: Draft) -> None:
 
 
 def _listed_items(block: _Block, *, with_priority: bool) -> Iterator[Item]:
-    """Every bullet is an item; in a paragraph only lines that start with an id (`FR-3: ...`) are."""
     for text in block.texts if block.kind in ("item", "paragraph") else ():
-        item = parse_item(text.marked, text.line, with_priority=with_priority)
-        if item is not None and (block.kind == "item" or item.id is not None):
+        item = _listed_item(text, block.kind, with_priority=with_priority)
+        if item is not None:
             yield item
+
+
+def _listed_item(text: _Text, block_kind: str, *, with_priority: bool) -> Item | None:
+    """Every bullet is an item; in a paragraph only lines that start with an id (`FR-3: ...`) are."""
+    item = parse_item(text.marked, text.line, with_priority=with_priority)
+    return item if item is not None and (block_kind == "item" or item.id is not None) else None
 
 
 def _dependencies(block: _Block, draft: Draft) -> Iterator[str]:

@@ -101,13 +101,23 @@ class CoverageKind(StrEnum):
 
 class QualityGates(BaseModel):
     """The release's gates. Lint: by default the refactor may not add violations (a project's existing lint
-    debt does not block it); `lint_clean` asks for none at all."""
+    debt does not block it); `lint_clean` asks for none at all.
+
+    The mutation and traceability gates are off unless the spec asks: mutation testing runs the tests once
+    per mutant, far too slow to impose on every component, and a project's existing tests claim no
+    criterion ids, so requiring a passing test per acceptance criterion would block every release that
+    has not yet been annotated.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     coverage_threshold_pct: float = Field(default=80.0, ge=0.0, le=100.0)
     coverage_kind: CoverageKind = CoverageKind.LINE
     lint_clean: bool = False
+    # The lowest share of mutants the tests must kill, in percent; None: no mutation gate.
+    mutation_score_pct: float | None = Field(default=None, ge=0.0, le=100.0)
+    # Every acceptance criterion needs at least one passing test that claims its id.
+    criteria_tested: bool = False
 
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"

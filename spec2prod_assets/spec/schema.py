@@ -47,6 +47,8 @@ STAGE_SPELLINGS = {
 # How close an unknown front-matter key must be to a known one to be suggested as what was meant.
 KEY_SUGGESTION_CUTOFF = 0.6
 
+# A percentage written as text: `80`, `80%`, `85.5 %`.
+_PERCENT_PATTERN = r"^\s*\d+(\.\d+)?\s*%?\s*$"
 _GATES = QualityGates.model_fields
 _SPEC = ComponentSpec.model_fields
 
@@ -151,7 +153,7 @@ class SpecFrontMatter(BaseModel):
         validation_alias=AliasChoices("target_stage", "stage"),
     )
     coverage_threshold: (
-        Annotated[float, Field(ge=0, le=100)] | Annotated[str, Field(pattern=r"^\s*\d+(\.\d+)?\s*%?\s*$")]
+        Annotated[float, Field(ge=0, le=100)] | Annotated[str, Field(pattern=_PERCENT_PATTERN)]
     ) = Field(
         default=_GATES["coverage_threshold_pct"].default,
         description="The release's minimum coverage in percent (80 or '80%'); a fraction such as 0.8 is "
@@ -177,6 +179,25 @@ class SpecFrontMatter(BaseModel):
         description="true: the release must have no lint violations at all. false: the refactor may not "
         "add any (existing ones do not block the release).",
         validation_alias=AliasChoices("lint_clean"),
+    )
+    mutation_score: (
+        Annotated[float, Field(ge=0, le=100)]
+        | Annotated[str, Field(pattern=_PERCENT_PATTERN)]
+        | SkipJsonSchema[None]
+    ) = Field(
+        default=_GATES["mutation_score_pct"].default,
+        description="The lowest mutation score the release accepts, in percent (60 or '60%'): the share "
+        "of mutants the tests kill. Default: no mutation gate. A fraction such as 0.6 is refused, write 60.",
+        validation_alias=AliasChoices(
+            "mutation_score", "mutation_threshold", "min_mutation_score", "minimum_mutation_score"
+        ),
+    )
+    criteria_tested: bool = Field(
+        default=_GATES["criteria_tested"].default,
+        description="true: every acceptance criterion needs at least one passing test that claims its id "
+        "(@pytest.mark.spec('AC-1') or the id in the test's docstring). false: untested criteria are "
+        "reported but do not block the release.",
+        validation_alias=AliasChoices("criteria_tested"),
     )
     allow_no_tests: bool = Field(
         default=_SPEC["allow_no_tests"].default,

@@ -78,7 +78,7 @@ def calculator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Materialize
 def test_spec_metadata_counts_requirements_and_criteria(calculator: Materialized) -> None:
     metadata = calculator.metadata("spec")
     assert metadata["requirements_count"] == 7
-    assert metadata["acceptance_criteria_count"] == 5  # 3 acceptance criteria + 2 success criteria
+    assert metadata["acceptance_criteria_count"] == 3  # the 2 Success Criteria bullets only state gates
     assert metadata["coverage_threshold_pct"] == 80.0
     assert isinstance(metadata["coverage_threshold_pct"], float)
     assert isinstance(metadata["duration_s"], float)

@@ -16,7 +16,12 @@ import pytest
 
 from resources.project import ProjectResource
 from spec2prod_assets.environment.builder import ENV_CACHE_ENV
-from spec2prod_assets.pipeline.checks import COVERAGE_MEETS_THRESHOLD, EXISTING_TESTS_RAN
+from spec2prod_assets.pipeline.checks import (
+    COVERAGE_MEETS_THRESHOLD,
+    CRITERIA_TESTED,
+    EXISTING_TESTS_RAN,
+    MUTATION_SCORE,
+)
 from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.release.bundle import verify_bundle
 from tests.conftest import copy_demo
@@ -157,3 +162,65 @@ def test_the_bundle_records_the_components_dependencies_and_configuration(
     assert manifest.dependencies == ("tinydep==1.0",)
     assert metadata["dependencies_count"] == 1
     assert manifest.config_files == ("pyproject.toml",) and "pyproject.toml" in manifest.files
+
+
+def _with_success_criteria(project_root: Path, *bullets: str) -> Path:
+    """The calculator's spec with more Success Criteria bullets (the gates a spec can ask for)."""
+    spec = project_root / "specs" / "calculator.md"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(
+        text.replace("## Success Criteria\n", "## Success Criteria\n" + "".join(f"- {b}\n" for b in bullets)),
+        encoding="utf-8",
+    )
+    return project_root
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory: pytest.TempPathFactory) -> dg.ExecuteInProcessResult:
+    """The calculator asking for a mutation score of 100% and a passing test per acceptance criterion:
+    both suites are mutated in the one run, and both gates fail, each naming what is missing."""
+    base = tmp_path_factory.mktemp("gated")
+    project = _with_success_criteria(
+        copy_demo(base / "demo"), "Mutation score >= 100%", "Every acceptance criterion has a passing test"
+    )
+    return _materialize(project, base / "work")
+
+
+def test_the_release_suite_kills_more_mutants_than_the_baseline_measured_in_the_same_run(
+    gated: dg.ExecuteInProcessResult,
+) -> None:
+    """The accepted generated test (divide by zero raises) kills mutants the example's own tests miss."""
+    metadata = _release_metadata(gated)
+    assert isinstance(metadata["mutants_total"], int) and metadata["mutants_total"] > 0
+    assert metadata["mutants_killed"] > metadata["mutants_killed_before"], metadata  # type: ignore[operator]
+    assert metadata["mutation_score_pct"] > metadata["mutation_score_before_pct"], metadata  # type: ignore[operator]
+    survivors = metadata["surviving_mutants"]
+    assert survivors.records, survivors  # type: ignore[attr-defined]
+    assert all(r.data["file"].startswith("src/calculator/") for r in survivors.records)  # type: ignore[attr-defined]
+
+
+def test_a_mutation_gate_the_release_suite_misses_fails_with_the_score(
+    gated: dg.ExecuteInProcessResult,
+) -> None:
+    assert not gated.success
+    check = _check(gated, MUTATION_SCORE)
+    assert not check.passed
+    assert "is below the spec's 100%" in (check.description or ""), check.description
+
+
+def test_a_criterion_no_passing_test_claims_fails_the_traceability_gate_naming_it(
+    gated: dg.ExecuteInProcessResult,
+) -> None:
+    check = _check(gated, CRITERIA_TESTED)
+    assert not check.passed
+    description = check.description or ""
+    assert "AC-1 (" in description and "AC-3 (" in description and "AC-2" not in description, description
+
+
+def test_without_a_mutation_gate_the_release_says_why_it_was_not_measured(
+    materialized: dg.ExecuteInProcessResult,
+) -> None:
+    metadata = _release_metadata(materialized)
+    assert "mutants_total" not in metadata
+    assert str(metadata["mutation"]).startswith("not measured: the spec sets no mutation_score gate")
+    assert _check(materialized, MUTATION_SCORE).passed and _check(materialized, CRITERIA_TESTED).passed

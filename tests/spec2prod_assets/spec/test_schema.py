@@ -104,6 +104,8 @@ def test_the_parser_reads_each_spelling_in_the_schema() -> None:
             "coverage_threshold": "90",
             "coverage_kind": "branch",
             "lint_clean": "true",
+            "mutation_score": "60%",
+            "criteria_tested": "true",
             "allow_no_tests": "true",
             "dependencies": "[attrs]",
             "acceptance_criteria": "[works]",

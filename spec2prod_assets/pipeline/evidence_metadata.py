@@ -1,0 +1,59 @@
+"""What the release suite proves beyond coverage, as metadata: each acceptance criterion's passing tests,
+and the mutation scores of the baseline suite and the release suite. Numbers under stable keys, so the UI
+plots them across materializations; tables for what a person reads.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from spec2prod_assets.pipeline.metadata import MetadataDict, table, table_schema
+from spec2prod_assets.release.candidate import ReleaseCandidate
+from spec2prod_assets.testing.traceability import Traceability
+
+SURVIVOR_COLUMNS = table_schema("file", ("line", "int"), "change")
+MAX_SURVIVOR_ROWS = 50
+
+
+def traceability_metadata(traced: Traceability | None) -> MetadataDict:
+    """Each criterion and the passing tests that claim it, as a table, and its counts as numbers to plot."""
+    if traced is None:
+        return {}
+    return {
+        "traceability": dg.MetadataValue.md(traced.markdown_table()),
+        **traced.metrics(),
+        "untested_criteria": ", ".join(item.id for item in traced.untested) or "none",
+    }
+
+
+def mutation_metadata(candidate: ReleaseCandidate) -> MetadataDict:
+    """The release suite's mutation numbers beside the baseline suite's, and the mutants that survived."""
+    scores = candidate.mutation
+    if scores is None:
+        return {"mutation": candidate.mutation_note}
+    before, after = scores.before, scores.after
+    numbers: dict[str, int | float] = {
+        "mutants_total": after.mutants_total,
+        "mutants_run": after.mutants_run,
+        "mutants_killed": after.mutants_killed,
+        "mutants_survived": after.mutants_survived,
+        "mutants_killed_before": before.mutants_killed,
+        "mutants_run_before": before.mutants_run,
+    }
+    if after.mutation_score_pct is not None:
+        numbers["mutation_score_pct"] = after.mutation_score_pct
+    if before.mutation_score_pct is not None:
+        numbers["mutation_score_before_pct"] = before.mutation_score_pct
+    reasons = [r for r in (before.sample_reason, after.sample_reason) if r]
+    return {
+        **numbers,
+        "mutation_sampled": before.sampled or after.sampled,
+        "mutation": "; ".join(reasons) or f"every mutant run, within {scores.budget_s:g} s",
+        "surviving_mutants": table(
+            SURVIVOR_COLUMNS,
+            (
+                {"file": m.file, "line": m.line, "change": m.change}
+                for m in after.survivors[:MAX_SURVIVOR_ROWS]
+            ),
+        ),
+    }

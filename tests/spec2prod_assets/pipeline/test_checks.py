@@ -95,7 +95,9 @@ def test_release_gates_yield_exactly_the_declared_checks_and_fail_closed_without
     )
     results = list(release_checks(candidate, gap_spec()))
     assert [r.check_name for r in results] == [s.name for s in RELEASE_CHECKS]
-    assert [r.passed for r in results] == [False, False, False, True]
+    # all tests pass, coverage, existing tests fail closed; lint, criteria_tested and mutation_score pass:
+    # nothing got worse, and the spec asks for neither of the last two
+    assert [r.passed for r in results] == [False, False, False, True, True, True]
 
 
 def _module(statements: int, missing: int, branches: int, missing_branches: int) -> ModuleCoverage:

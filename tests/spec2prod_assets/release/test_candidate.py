@@ -9,7 +9,13 @@ from textwrap import dedent
 
 import dagster as dg
 
-from spec2prod_assets.pipeline.checks import EXISTING_TESTS_RAN, LINT_GATE, release_checks
+from spec2prod_assets.pipeline.checks import (
+    CRITERIA_TESTED,
+    EXISTING_TESTS_RAN,
+    LINT_GATE,
+    MUTATION_SCORE,
+    release_checks,
+)
 from spec2prod_assets.refactor.lint import lint_report
 from spec2prod_assets.release.bundle import MANIFEST_NAME, file_sha256, verify_bundle
 from spec2prod_assets.release.candidate import ReleaseCandidate, assemble_release
@@ -128,7 +134,14 @@ def test_all_release_checks_pass_for_a_tested_covered_lint_clean_candidate(tmp_p
 
     checks = _checks(candidate, spec)
 
-    assert set(checks) == {"all_tests_pass", "coverage_meets_threshold", EXISTING_TESTS_RAN, LINT_GATE}
+    assert set(checks) == {
+        "all_tests_pass",
+        "coverage_meets_threshold",
+        EXISTING_TESTS_RAN,
+        LINT_GATE,
+        CRITERIA_TESTED,
+        MUTATION_SCORE,
+    }
     assert {name: check.passed for name, check in checks.items()} == dict.fromkeys(checks, True)
 
 

@@ -110,10 +110,11 @@ def test_the_stored_path_is_recorded_as_metadata(
     assert event.materialization.metadata["artifact"].value == str(_stored(tmp_path, PARTITION, "measured"))
 
 
+@pytest.mark.parametrize("at_a_url", [False, True], ids=["work-folder", "fsspec-url"])
 def test_a_later_run_reads_what_an_earlier_run_stored(
-    tmp_path: Path, partitioned_instance: dg.DagsterInstance
+    tmp_path: Path, partitioned_instance: dg.DagsterInstance, request: pytest.FixtureRequest, at_a_url: bool
 ) -> None:
-    resources = _io(tmp_path)
+    resources = _io(tmp_path, request.getfixturevalue("memory_url") if at_a_url else None)
     dg.materialize([measured], partition_key=PARTITION, resources=resources, instance=partitioned_instance)
     result = dg.materialize(
         [measured, checked],
@@ -240,21 +241,6 @@ def test_values_go_to_an_fsspec_url_and_come_back_through_the_io_manager(
     [event, _] = result.get_asset_materialization_events()
     assert event.materialization.metadata["artifact"].value == stored
     assert not (tmp_path / "work").exists()
-
-
-def test_a_later_run_reads_its_input_from_the_fsspec_url(
-    tmp_path: Path, memory_url: str, partitioned_instance: dg.DagsterInstance
-) -> None:
-    resources = _io(tmp_path, memory_url)
-    dg.materialize([measured], partition_key=PARTITION, resources=resources, instance=partitioned_instance)
-    result = dg.materialize(
-        [measured, checked],
-        selection=[checked],
-        partition_key=PARTITION,
-        resources=resources,
-        instance=partitioned_instance,
-    )
-    assert result.output_for_node("checked").name == "checked coverage"
 
 
 def test_the_values_url_comes_from_the_environment_when_not_configured(

@@ -21,7 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -139,7 +139,7 @@ def postgres_server(*, timeout_s: float = 60) -> Iterator[PostgresServer]:
                 as_user,
             )
         server = PostgresServer("127.0.0.1", port, POSTGRES_USER, POSTGRES_DATABASE, data_dir)
-        _wait_for_postgres(server, process, log_path, deadline)
+        _wait_until_ready("postgres", _postgres_probe(server), process, log_path, deadline)
         yield server
     finally:
         if process is not None:
@@ -171,7 +171,7 @@ def redis_server(*, timeout_s: float = 30) -> Iterator[RedisServer]:
                 None,
             )
         server = RedisServer("127.0.0.1", port, data_dir)
-        _wait_for_redis(server, process, log_path, deadline)
+        _wait_until_ready("redis-server", _redis_probe(server), process, log_path, deadline)
         yield server
     finally:
         if process is not None:
@@ -204,39 +204,51 @@ def _initdb(bin_dir: Path, data_dir: Path, as_user: str | None, deadline: float)
         raise RuntimeError(f"initdb exited with {result.returncode}\n{_tail(result.stdout, result.stderr)}")
 
 
-def _wait_for_postgres(
-    server: PostgresServer, process: subprocess.Popen[bytes], log_path: Path, deadline: float
+def _wait_until_ready(
+    name: str,
+    probe: Callable[[], str | None],
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    deadline: float,
 ) -> None:
-    """Ready means a real login works; then the test's database is created so `server.url` works."""
+    """Ask `probe` (None: ready, else why not) until the deadline; a server that exits fails at once."""
     last_error = "no attempt"
     while time.monotonic() < deadline:
-        _raise_if_exited("postgres", process, log_path)
+        _raise_if_exited(name, process, log_path)
+        problem = probe()
+        if problem is None:
+            return
+        last_error = problem
+        time.sleep(0.1)
+    _raise_if_exited(name, process, log_path)
+    raise RuntimeError(f"{name} not ready in time ({last_error})\n{_log_tail(log_path)}")
+
+
+def _postgres_probe(server: PostgresServer) -> Callable[[], str | None]:
+    """Ready means a real login works; then the test's database is created so `server.url` works."""
+
+    def probe() -> str | None:
         try:
             connection = psycopg2.connect(
                 host=server.host, port=server.port, user=server.user, dbname="postgres", connect_timeout=1
             )
         except psycopg2.OperationalError as exc:
-            last_error = str(exc).strip()
-            time.sleep(0.1)
-            continue
+            return str(exc).strip()
         try:
             connection.autocommit = True
             with connection.cursor() as cursor:
                 cursor.execute(f'CREATE DATABASE "{server.database}"')
         finally:
             connection.close()
-        return
-    _raise_if_exited("postgres", process, log_path)
-    raise RuntimeError(f"postgres not ready in time ({last_error})\n{_log_tail(log_path)}")
+        return None
+
+    return probe
 
 
-def _wait_for_redis(
-    server: RedisServer, process: subprocess.Popen[bytes], log_path: Path, deadline: float
-) -> None:
-    last_error = "no attempt"
-    while time.monotonic() < deadline:
-        _raise_if_exited("redis-server", process, log_path)
-        # One try per round, so a dead or foreign listener cannot hold the loop past its deadline.
+def _redis_probe(server: RedisServer) -> Callable[[], str | None]:
+    """One try per round, so a dead or foreign listener cannot hold the loop past its deadline."""
+
+    def probe() -> str | None:
         client = redis.Redis(
             host=server.host,
             port=server.port,
@@ -245,15 +257,13 @@ def _wait_for_redis(
             retry=Retry(NoBackoff(), 0),
         )
         try:
-            if client.ping():
-                return
+            return None if client.ping() else "no PONG"
         except redis.RedisError as exc:
-            last_error = str(exc).strip()
+            return str(exc).strip()
         finally:
             client.close()
-        time.sleep(0.05)
-    _raise_if_exited("redis-server", process, log_path)
-    raise RuntimeError(f"redis-server not ready in time ({last_error})\n{_log_tail(log_path)}")
+
+    return probe
 
 
 def _popen(command: list[str], log: IO[bytes], as_user: str | None) -> subprocess.Popen[bytes]:

@@ -18,6 +18,7 @@ from resources.deployers import DEPLOYER_SETTINGS_ENV
 from resources.project import DEPLOY_ROOT_ENV, PROJECT_ROOT_ENV, VALUES_URL_ENV, WORK_DIR_ENV
 from sensors.spec_sensor import INTERVAL_ENV, JOB_ENV
 from spec2prod_assets.environment.builder import ENV_CACHE_ENV
+from spec2prod_assets.pipeline.mutation_stage import MUTATION_BUDGET_ENV
 from tests.support.agent_server import AgentServer, running_agent_server
 from tests.support.scripted_llm import ScriptedLLM, running_scripted_llm
 
@@ -61,6 +62,8 @@ def _private_environment_cache(tmp_path_factory: pytest.TempPathFactory) -> Iter
     the whole session (and the subprocesses it starts) so each distinct dependency set is built once."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ENV_CACHE_ENV, str(tmp_path_factory.mktemp("component-envs")))
+        # Mutation testing adds seconds to every pipeline run; the tests about it turn it back on.
+        patch.setenv(MUTATION_BUDGET_ENV, "0")
         yield
 
 

@@ -26,6 +26,7 @@ from spec2prod_assets.deploy.model import (
 from spec2prod_assets.deploy.state_store import ReleaseRecord, ReleaseStore, mark_bad_or_say_why
 from spec2prod_assets.deploy.store_backed import NewRelease, StoreBackedDeployer
 from spec2prod_assets.environment import ensure_environment
+from spec2prod_assets.environment.tools import PLUGIN_MODULE
 from spec2prod_assets.project.pytest_config import read_pytest_config
 from spec2prod_assets.release.bundle import ReleaseManifest, read_manifest, unpack_bundle
 from spec2prod_assets.runtime.processes import CommandResult, clean_env, python_tool, run_command
@@ -85,6 +86,9 @@ class PytestHealthCheck:
             "-q",
             "-p",
             "no:cacheprovider",
+            # Registers the `spec` marker generated tests carry, for projects run with --strict-markers.
+            "-p",
+            PLUGIN_MODULE,
             "-c",
             str(release_dir / config) if config else os.devnull,
             "--rootdir",

@@ -2,7 +2,8 @@
 
 The filter chain of Meta's TestGen-LLM, applied to each test, not each file, behind a static policy:
   plain unit test (`policy`) -> collected by pytest -> passes -> passes every one of N repetitions in
-  random order, all in one pytest process (`reliability`) -> adds coverage.
+  random order, all in one pytest process (`reliability`) -> adds coverage, or kills a mutant that the
+  existing tests let survive (`coverage_gain`, `mutant_gain`).
 Generated tests are untrusted code: the policy refuses, before anything runs, the ones that reach for
 the OS, the interpreter or the tools that report the verdict; the rest only ever run in a copy of the
 component, in a subprocess with a timeout and an environment without secrets (see `testing.pytest_run`
@@ -17,19 +18,21 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
-from coverage import CoverageData
 from pydantic import BaseModel, ConfigDict
 
+from spec2prod_assets.generation.coverage_gain import coverage_gains
 from spec2prod_assets.generation.failure_reason import first_line
+from spec2prod_assets.generation.mutant_gain import mutant_gains
 from spec2prod_assets.generation.policy import allowed_part, importable_names
 from spec2prod_assets.generation.protocol import GeneratedFile, RejectedPath
 from spec2prod_assets.generation.pruning import count_test_defs, keep_tests
 from spec2prod_assets.generation.reliability import RELIABILITY_RUNS, name_of_test, unreliable_tests
+from spec2prod_assets.mutation import SurvivingMutant
 from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.storage.atomic_files import write_text_atomically
 from spec2prod_assets.storage.work_folder import numbered_pytest_run
-from spec2prod_assets.storage.working_copies import copy_tree, relative_to_tree
-from spec2prod_assets.testing.coverage_report import CoverageReport, coverage_pct
+from spec2prod_assets.storage.working_copies import copy_tree
+from spec2prod_assets.testing.coverage_report import CoverageReport
 from spec2prod_assets.testing.pytest_run import TestOutcome, TestRun, TestRunError, run_tests
 
 # The funnel's filters in order; `path` is the check on where a generator wanted to write, `policy` the
@@ -43,6 +46,15 @@ class Rejection(BaseModel):
     file: str
     test: str | None
     stage: FunnelFilter  # the stored field and the `rejected_tests` column keep their name
+    reason: str
+
+
+class Acceptance(BaseModel):
+    """Why a test was kept: the new lines and branches it covers, or the surviving mutants it kills."""
+
+    model_config = ConfigDict(frozen=True)
+
+    test: str
     reason: str
 
 
@@ -64,6 +76,11 @@ class FunnelResult(BaseModel):
     accepted_files: tuple[str, ...]
     accepted_tests: tuple[str, ...]
     rejections: tuple[Rejection, ...]
+    acceptances: tuple[Acceptance, ...] = ()
+    tests_killing_mutants: int = 0
+    """Accepted for killing a surviving mutant, without new coverage."""
+    mutant_check: str = ""
+    """What the check of tests without new coverage against the surviving mutants did."""
 
 
 class _Candidate:
@@ -90,9 +107,13 @@ def run_funnel(
     timeout_s: float,
     reliability_runs: int = RELIABILITY_RUNS,
     check_policy: bool = True,
+    survivors: Sequence[SurvivingMutant] = (),
+    mutation_budget_s: float = 0.0,
 ) -> FunnelResult:
     """Filter `generated` against `original_tree` (the untouched component with its tests).
 
+    `survivors` are the mutants of the baseline suite that survived it (`mutation.run_mutation`): a test
+    that kills one is kept without new coverage; checking that gets `mutation_budget_s` (0: never).
     `check_policy=False` skips the static policy; only tests of the defences behind it use that.
     """
     rejections = [Rejection(file=r.path, test=None, stage="path", reason=r.reason) for r in refused_paths]
@@ -113,7 +134,7 @@ def run_funnel(
     tests_passing = _alive_count(candidates)
     _check_reliability(runner, tree, candidates, rejections, reliability_runs)
     tests_reliable = _alive_count(candidates)
-    after = _keep_coverage_gains(runner, tree, candidates, before, rejections)
+    gains = _keep_gains(runner, tree, candidates, before, rejections, survivors, mutation_budget_s)
 
     accepted_dir = work_dir / "accepted"
     accepted_files: list[str] = []
@@ -131,13 +152,16 @@ def run_funnel(
         tests_reliable=tests_reliable,
         tests_accepted=len(accepted_tests),
         coverage_before_pct=before.line_pct,
-        coverage_after_pct=after[0],
+        coverage_after_pct=gains.line_pct,
         branch_coverage_before_pct=before.branch_pct,
-        branch_coverage_after_pct=after[1],
+        branch_coverage_after_pct=gains.branch_pct,
         accepted_dir=str(accepted_dir),
         accepted_files=tuple(accepted_files),
         accepted_tests=tuple(accepted_tests),
         rejections=tuple(rejections),
+        acceptances=tuple(a for a in gains.acceptances if a.test in accepted_tests),
+        tests_killing_mutants=gains.killing,
+        mutant_check=gains.mutant_check,
     )
 
 
@@ -246,72 +270,67 @@ def _check_reliability(
     _rewrite_survivors(tree, candidates)
 
 
-def _keep_coverage_gains(
+class _Gains(BaseModel):
+    line_pct: float
+    branch_pct: float
+    acceptances: list[Acceptance] = []
+    killing: int = 0
+    mutant_check: str = ""
+
+
+def _keep_gains(
     runner: _Runner,
     tree: Path,
     candidates: list[_Candidate],
     before: CoverageReport,
     rejections: list[Rejection],
-) -> tuple[float, float]:
-    """Filter (d): a test stays only if it covers a line or branch that nothing before it covered.
-
-    Per-test coverage comes from coverage.py's dynamic contexts in one run of the baseline and the
-    surviving tests together. Returns line and branch coverage of the baseline plus accepted tests.
-    """
+    survivors: Sequence[SurvivingMutant],
+    mutation_budget_s: float,
+) -> _Gains:
+    """Filter (d): a test stays if it covers a line or branch that nothing before it covered, or else
+    kills a mutant the baseline suite lets survive. Coverage is of the baseline plus accepted tests."""
     alive = [c for c in candidates if c.alive]
     if not alive:
-        return before.line_pct, before.branch_pct
+        return _Gains(line_pct=before.line_pct, branch_pct=before.branch_pct)
     paths = list(dict.fromkeys([*runner.layout.existing_test_paths(tree), *(c.path for c in alive)]))
     try:
         run = runner.run("coverage", paths, ["--cov-context=test"])
     except TestRunError as exc:
         _reject_survivors(alive, rejections, "coverage", f"coverage run failed: {first_line(exc)}")
-        return before.line_pct, before.branch_pct
-    report = run.coverage or CoverageReport(modules=())
-    data = CoverageData(basename=str(runner.last_output_dir / ".coverage"))
-    data.read()
-    branch_arcs = {
-        (m.path, arc) for m in report.modules for arc in (*m.executed_branches, *m.missing_branches)
-    }
-    covered = set(before.covered_points())
-    for candidate in alive:
-        for name in sorted(candidate.alive):
-            points = _points_of_test(data, tree, candidate.test_id(name), branch_arcs)
-            gained = points - covered
-            if gained:
-                covered |= points
-            else:
-                candidate.alive.discard(name)
-                rejections.append(
-                    Rejection(
-                        file=candidate.path,
-                        test=candidate.test_id(name),
-                        stage="coverage",
-                        reason="adds no line or branch coverage over the baseline and earlier accepted tests",
-                    )
-                )
-    statements = {m.path: set(m.executed_lines) | set(m.missing_lines) for m in report.modules}
-    lines = sum(
-        1 for path, point in covered if point.startswith("L") and int(point[1:]) in statements.get(path, ())
+        return _Gains(line_pct=before.line_pct, branch_pct=before.branch_pct)
+    tests = [(c, name, c.test_id(name)) for c in alive for name in sorted(c.alive)]
+    coverage = coverage_gains(
+        run.coverage or CoverageReport(modules=()),
+        runner.last_output_dir / ".coverage",
+        tree,
+        [test_id for _, _, test_id in tests],
+        before,
     )
-    branches = sum(1 for path, point in covered if point.startswith("B"))
-    total_lines = sum(len(s) for s in statements.values())
-    return coverage_pct(lines, total_lines), coverage_pct(branches, len(branch_arcs))
-
-
-def _points_of_test(
-    data: CoverageData, tree: Path, test_id: str, branch_arcs: set[tuple[str, tuple[int, int]]]
-) -> set[tuple[str, str]]:
-    """Lines and branches executed while `test_id` ran, in `CoverageReport.covered_points` form."""
-    data.set_query_contexts([re.escape(test_id) + r"(\[.*\])?\|"])
-    points: set[tuple[str, str]] = set()
-    for filename in data.measured_files():
-        relative = relative_to_tree(filename, tree)
-        points.update((relative, f"L{line}") for line in data.lines(filename) or ())
-        for a, b in data.arcs(filename) or ():
-            if (relative, (a, b)) in branch_arcs:
-                points.add((relative, f"B{a}->{b}"))
-    return points
+    kills = mutant_gains(
+        tree,
+        runner.layout,
+        [test_id for _, _, test_id in tests if not coverage.gained[test_id]],
+        survivors,
+        work_dir=runner.work_dir / "mutants",
+        budget_s=mutation_budget_s,
+    )
+    gains = _Gains(line_pct=coverage.line_pct, branch_pct=coverage.branch_pct, mutant_check=kills.note)
+    for candidate, name, test_id in tests:
+        if coverage.gained[test_id]:
+            reason = f"covers {coverage.gained[test_id]} new lines or branches"
+            gains.acceptances.append(Acceptance(test=test_id, reason=reason))
+        elif test_id in kills.reasons:
+            gains.acceptances.append(Acceptance(test=test_id, reason=kills.reasons[test_id]))
+            gains.killing += 1
+        else:
+            candidate.alive.discard(name)
+            reason = "adds no line or branch coverage over the baseline and earlier accepted tests"
+            if test_id in kills.checked:
+                reason += ", and kills none of the mutants the existing tests let survive"
+            elif kills.note:
+                reason += f" (surviving mutants {kills.note})"
+            rejections.append(Rejection(file=candidate.path, test=test_id, stage="coverage", reason=reason))
+    return gains
 
 
 def _apply_policy(

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from spec2prod_assets.generation import funnel, policy, pruning, reliability
+from spec2prod_assets.generation import coverage_gain, funnel, mutant_gain, policy, pruning, reliability
 from spec2prod_assets.generation.cache import KindCache, cache_key, files_sha256, text_sha256, tree_sha256
 from spec2prod_assets.generation.funnel import RELIABILITY_RUNS, FunnelResult, run_funnel
 from spec2prod_assets.generation.protocol import GeneratedFile, RejectedPath
+from spec2prod_assets.mutation import SurvivingMutant, kills, mutmut_tool
 from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.runtime.sandbox import sandbox_mode
 from spec2prod_assets.storage.atomic_files import write_text_atomically
@@ -39,7 +40,18 @@ _FUNNEL_TOOLS = (
     "pytest-repeat",
     "pytest-timeout",
 )
-_VERDICT_CODE = (funnel, policy, pruning, reliability, pytest_run, coverage_report)
+_VERDICT_CODE = (
+    funnel,
+    policy,
+    pruning,
+    reliability,
+    coverage_gain,
+    mutant_gain,
+    kills,
+    mutmut_tool,
+    pytest_run,
+    coverage_report,
+)
 
 
 class FunnelCache(KindCache):
@@ -62,6 +74,8 @@ def run_funnel_cached(
     timeout_s: float,
     reliability_runs: int = RELIABILITY_RUNS,
     check_policy: bool = True,
+    survivors: Sequence[SurvivingMutant] = (),
+    mutation_budget_s: float = 0.0,
 ) -> tuple[FunnelResult, bool]:
     """`run_funnel`'s result, and whether it came from the cache. `cache=None` always runs the funnel.
 
@@ -80,6 +94,8 @@ def run_funnel_cached(
             timeout_s=timeout_s,
             reliability_runs=reliability_runs,
             check_policy=check_policy,
+            survivors=survivors,
+            mutation_budget_s=mutation_budget_s,
         )
 
     if cache is None:
@@ -96,6 +112,8 @@ def run_funnel_cached(
             timeout_s=timeout_s,
             reliability_runs=reliability_runs,
             check_policy=check_policy,
+            survivors=survivors,
+            mutation_budget_s=mutation_budget_s,
         )
     except OSError as exc:
         cache.store.log.warning(
@@ -123,6 +141,8 @@ def funnel_inputs(
     timeout_s: float,
     reliability_runs: int,
     check_policy: bool,
+    survivors: Sequence[SurvivingMutant] = (),
+    mutation_budget_s: float = 0.0,
 ) -> dict[str, Any]:
     """Everything a verdict depends on, as digests and short fields; `entry.json` shows them."""
     outcomes = "\n".join(
@@ -143,6 +163,10 @@ def funnel_inputs(
         "timeout_s": timeout_s,
         "reliability_runs": reliability_runs,
         "check_policy": check_policy,
+        # A verdict that checked mutants within a budget depends on both; the budget is a setting, so a
+        # cut-short check is reused only under the same setting.
+        "surviving_mutants": sorted(m.name for m in survivors),
+        "mutation_budget_s": mutation_budget_s,
         "verdict_code_sha256": _verdict_code_sha256(),
         "environment": environment_key,
     }

@@ -27,6 +27,7 @@ from spec2prod_assets.generation.protocol import (
     rejection_reason,
 )
 from spec2prod_assets.generation.task_cache import TaskCache, cached_status
+from spec2prod_assets.mutation import MutationReport
 
 _T = TypeVar("_T")
 Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
@@ -68,6 +69,11 @@ class GeneratedTests(BaseModel):
     outcome: GenerationResult  # the stored field keeps its name; pipeline/metadata.py reads it
     funnel: FunnelResult
     funnel_cached: bool = False  # the funnel's verdict was an earlier run's on identical inputs
+    baseline_mutation: MutationReport | None = None
+    """The component's own tests against its mutants, measured before generation; its survivors were
+    the generator's and the funnel's targets."""
+    baseline_mutation_note: str = ""
+    """Why `baseline_mutation` is None."""
 
 
 async def generate(

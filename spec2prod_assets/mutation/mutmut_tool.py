@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from spec2prod_assets.environment.tools import PLUGIN_MODULE
 from spec2prod_assets.mutation.report import MutationRunError, SurvivingMutant
 from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.runtime.processes import CommandResult, clean_env, run_command
@@ -38,6 +39,8 @@ KILLED = {1, 3, 37}
 SURVIVED = {0, 5, 33}
 TIMED_OUT = {36, -24, 24, 152, 255}
 _NAME = re.compile(r"__mutmut_\d+$")
+# Our settings are appended below this line of the copy's pyproject.toml, and replaced on each rewrite.
+_SETTINGS_MARKER = "# spec2prod: mutmut settings for this copy"
 
 
 @dataclass(frozen=True)
@@ -49,31 +52,55 @@ class Verdict:
     duration_s: float | None
 
 
-def write_config(tree: Path, layout: ComponentLayout, mutant_timeout_s: float) -> None:
+def write_config(
+    tree: Path, layout: ComponentLayout, mutant_timeout_s: float, tests: Sequence[str] | None = None
+) -> None:
     """mutmut reads `[tool.mutmut]` from the tree's pyproject.toml (the copy's, never the project's).
 
-    Its per-mutant CPU limit is `(tests' time + constant) * multiplier * 2`: with multiplier 1 and half the
-    timeout as constant, a mutant gets `mutant_timeout_s` plus twice its tests' measured time.
+    `tests` (pytest node ids) narrows the tests mutmut runs against each mutant, by default all of the
+    component's; a rewrite with other tests makes mutmut collect its test map again and rerun what it is
+    asked. Its per-mutant CPU limit is `(tests' time + constant) * multiplier * 2`: with multiplier 1 and
+    half the timeout as constant, a mutant gets `mutant_timeout_s` plus twice its tests' measured time.
     """
     pyproject = tree / "pyproject.toml"
     text = pyproject.read_text(encoding="utf-8") if pyproject.is_file() else ""
+    text = text.split(f"\n{_SETTINGS_MARKER}\n", 1)[0]
     if re.search(r"^\[tool\.mutmut\]", text, flags=re.MULTILINE):
         raise MutationRunError(
             f"{layout.spec_path}: pyproject.toml has its own [tool.mutmut]; spec2prod sets mutmut up itself"
         )
-    tests = layout.existing_test_paths(tree)
-    also_copy = [*layout.config_files, *tests]
+    test_paths = layout.existing_test_paths(tree)
     settings = {
         "source_paths": [layout.source_path],
-        "pytest_add_cli_args_test_selection": tests,
-        "also_copy": also_copy,
+        "pytest_add_cli_args_test_selection": list(tests) if tests is not None else test_paths,
+        # Registers the `spec` marker generated tests carry, for projects run with --strict-markers.
+        "pytest_add_cli_args": ["-p", PLUGIN_MODULE],
+        "also_copy": [*layout.config_files, *test_paths],
         "use_git_change_detection": False,
         "use_setproctitle": False,
         "timeout_multiplier": 1.0,
         "timeout_constant": mutant_timeout_s / 2,
     }
-    lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    lines = ["", _SETTINGS_MARKER, "[tool.mutmut]"]
+    lines += [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
     pyproject.write_text(text + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+def tests_reaching(tree: Path) -> dict[str, frozenset[str]]:
+    """mutmut's map from each mutated function (`calc.ops.x_add`) to the tests that call it, as its
+    last stats collection found it."""
+    stats = tree / MUTANTS_FOLDER / "mutmut-stats.json"
+    try:
+        by_function = json.loads(stats.read_text(encoding="utf-8"))["tests_by_mangled_function_name"]
+        return {str(name): frozenset(map(str, tests)) for name, tests in by_function.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise MutationRunError(f"unreadable mutmut test map {stats.name}: {exc}") from exc
+
+
+def function_of(mutant: str) -> str:
+    """`calc.ops.x_add__mutmut_2` -> `calc.ops.x_add`, the key of `tests_reaching` (mutmut drops a
+    package's `__init__.` from it)."""
+    return mutant.replace("__init__.", "").partition("__mutmut_")[0]
 
 
 def generate(
@@ -137,7 +164,7 @@ def describe(tree: Path, verdict: Verdict) -> SurvivingMutant:
     after = lines[mutant_node.lineno - 1 : mutant_node.end_lineno]
     first, old, new = _first_change(before[1:], after[1:])  # the def lines differ by name only
     line = _original_def_line(original, function) + 1 + first
-    return SurvivingMutant(file=verdict.module_file, line=line, change=f"{old} → {new}")
+    return SurvivingMutant(name=verdict.name, file=verdict.module_file, line=line, change=f"{old} → {new}")
 
 
 def _first_change(before: list[str], after: list[str]) -> tuple[int, str, str]:

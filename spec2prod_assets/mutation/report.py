@@ -12,6 +12,9 @@ class MutationRunError(RuntimeError):
 class SurvivingMutant(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    name: str
+    """mutmut's name for it (`calc.ops.x_add__mutmut_2`): the same source gives the same names, so a
+    later run on a copy can aim at exactly these mutants."""
     file: str
     """Relative to the tree, as in the project."""
     line: int
@@ -35,6 +38,9 @@ class MutationReport(BaseModel):
     sample_reason: str
     duration_s: float
     survivors: tuple[SurvivingMutant, ...]
+    sample: tuple[str, ...] = ()
+    """The names of the mutants run, when that was not all of them: another suite measured on exactly
+    these compares with this one."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from spec2prod_assets.mutation import mutmut_tool
@@ -30,9 +31,14 @@ def run_mutation(
     seed: int = 0,
     mutant_timeout_s: float = 10.0,
     sandbox: bool = True,
+    only: Collection[str] | None = None,
 ) -> MutationReport:
     """Mutate the component's source in a copy of `tree` (under `work_dir`, which must not exist) and run
-    its tests against each mutant; `MutationRunError` when mutmut cannot run or its results cannot be read."""
+    its tests against each mutant; `MutationRunError` when mutmut cannot run or its results cannot be read.
+
+    `only` limits the run to these mutants (another run's `sample`), so two suites compare on the same
+    ones; a name this source does not have (its function was refactored away) is left out.
+    """
     started = time.monotonic()
     deadline = started + budget_s
     work_dir.mkdir(parents=True, exist_ok=False)
@@ -42,7 +48,8 @@ def run_mutation(
     mutmut_tool.generate(
         copy, layout, python=python, timeout_s=budget_s + mutant_timeout_s, sandboxed=sandbox
     )
-    names = sorted(mutmut_tool.read_verdicts(copy, layout))
+    generated = mutmut_tool.read_verdicts(copy, layout)
+    names = sorted(generated if only is None else set(generated) & set(only))
     random.Random(seed).shuffle(names)
     first, rest = names[:CALIBRATION_MUTANTS], names[CALIBRATION_MUTANTS:]
     reasons: list[str] = []
@@ -58,10 +65,13 @@ def run_mutation(
         if chosen:
             _batch(copy, layout, chosen, python, deadline, mutant_timeout_s, sandbox, reasons)
     else:
-        waiting = sum(1 for v in mutmut_tool.read_verdicts(copy, layout).values() if v.exit_code is None)
+        verdicts = mutmut_tool.read_verdicts(copy, layout)
+        waiting = sum(1 for name in names if verdicts[name].exit_code is None)
         if waiting:
             reasons.append(f"the {budget_s:.0f}s budget was spent before {waiting} mutants could run")
-    return _report(copy, layout, len(names), reasons, time.monotonic() - started)
+    if only is not None and len(names) < len(generated):
+        reasons.insert(0, f"limited to {len(names)} of {len(generated)} mutants: those the other suite ran")
+    return _report(copy, layout, names, reasons, time.monotonic() - started)
 
 
 def _batch(
@@ -96,12 +106,13 @@ def _affordable(
 
 
 def _report(
-    copy: Path, layout: ComponentLayout, total: int, reasons: list[str], duration_s: float
+    copy: Path, layout: ComponentLayout, names: list[str], reasons: list[str], duration_s: float
 ) -> MutationReport:
     verdicts = mutmut_tool.read_verdicts(copy, layout)
-    if len(verdicts) != total:
-        raise MutationRunError(f"mutmut reported {len(verdicts)} mutants, {total} were generated")
-    ran = [v for v in verdicts.values() if v.exit_code is not None]
+    missing = set(names) - set(verdicts)
+    if missing:
+        raise MutationRunError(f"mutmut reported no result for {len(missing)} generated mutants")
+    ran = [verdicts[name] for name in names if verdicts[name].exit_code is not None]
     killed = [v for v in ran if v.exit_code in mutmut_tool.KILLED]
     survived = [v for v in ran if v.exit_code in mutmut_tool.SURVIVED]
     timed_out = [v for v in ran if v.exit_code in mutmut_tool.TIMED_OUT]
@@ -110,14 +121,15 @@ def _report(
     )
     return MutationReport(
         tool="mutmut",
-        mutants_total=total,
+        mutants_total=len(names),
         mutants_run=len(ran),
         mutants_killed=len(killed),
         mutants_survived=len(survived),
         mutants_timed_out=len(timed_out),
         mutants_suspicious=len(ran) - len(killed) - len(survived) - len(timed_out),
-        sampled=len(ran) < total,
+        sampled=len(ran) < len(names),
         sample_reason="; ".join(reasons),
         duration_s=round(duration_s, 3),
         survivors=tuple(survivors),
+        sample=tuple(sorted(v.name for v in ran)) if len(ran) < len(names) else (),
     )

@@ -29,6 +29,7 @@ from spec2prod_assets.generation.task_cache import TaskCache
 from spec2prod_assets.generation.tasks import build_tasks
 from spec2prod_assets.pipeline.checks import SPEC_CHECKS, source_path_check
 from spec2prod_assets.pipeline.component import prepare_component
+from spec2prod_assets.pipeline.evidence_metadata import baseline_mutation_metadata
 from spec2prod_assets.pipeline.metadata import (
     StageClock,
     environment_metadata,
@@ -40,6 +41,7 @@ from spec2prod_assets.pipeline.metadata import (
     test_run_metadata,
     versioned_output,
 )
+from spec2prod_assets.pipeline.mutation_stage import baseline_mutation, mutation_budget
 from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.pipeline.stages import (
     BASELINE_TESTS,
@@ -180,8 +182,9 @@ class GeneratedTestsConfig(dg.Config):
     kinds={"openhands", "pytest"},
     pool=GENERATOR_POOL,
     description=(
-        "New unit tests from the test generator (OpenHands or CrossHair), kept only if they are collected, "
-        "pass, are not flaky over 5 random-order runs, and add coverage. "
+        "New unit tests from the test generator (OpenHands or CrossHair), aimed at the baseline's uncovered "
+        "lines and surviving mutants, kept only if they are collected, pass, are not flaky over 5 "
+        "random-order runs, and add coverage or kill a mutant the existing tests let survive. "
         f"Runs in the `{GENERATOR_POOL}` pool, which limits every generator (CrossHair too)."
     ),
 )
@@ -197,7 +200,9 @@ async def generated_tests(
     stage_dir = project.stage_dir(spec.slug, context.run.run_id, GENERATED_TESTS)
     layout, environment = prepare_component(project.root_path, spec)
     workspace = copy_component(project.root_path, layout, stage_dir / "workspace")
-    tasks = build_tasks(spec, layout, baseline_tests, workspace)
+    mutation, mutation_note = baseline_mutation(workspace, layout, stage_dir / "mutation")
+    survivors = mutation.survivors if mutation is not None else ()
+    tasks = build_tasks(spec, layout, baseline_tests, workspace, survivors)
     work = project.work_folder
     outcome = await generate(
         test_generator.get_generator(),
@@ -219,9 +224,17 @@ async def generated_tests(
         work_dir=stage_dir / "funnel",
         timeout_s=project.test_timeout_s,
         reliability_runs=config.reliability_runs,
+        survivors=survivors,
+        mutation_budget_s=mutation_budget(),
     )
     context.log.info("Accepted %d of %d generated tests", funnel.tests_accepted, funnel.tests_generated)
-    result = GeneratedTests(outcome=outcome, funnel=funnel, funnel_cached=funnel_cached)
+    result = GeneratedTests(
+        outcome=outcome,
+        funnel=funnel,
+        funnel_cached=funnel_cached,
+        baseline_mutation=mutation,
+        baseline_mutation_note=mutation_note,
+    )
     accepted = Path(funnel.accepted_dir)
     return versioned_output(
         result,
@@ -232,6 +245,7 @@ async def generated_tests(
         ),
         metadata={
             **generated_tests_metadata(result),
+            **baseline_mutation_metadata(result),
             **environment_metadata(environment),
             **sandbox_metadata(),
             **clock.metadata(),

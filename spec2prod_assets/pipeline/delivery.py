@@ -197,7 +197,9 @@ def _release(
         lint_baseline=refactored_code.lint_before,
         dependencies=environment.dependencies,
     )
-    candidate = with_mutation_scores(candidate, spec, project.root_path, layout, stage_dir / "mutation")
+    candidate = with_mutation_scores(
+        candidate, project.root_path, layout, stage_dir / "mutation", generated_tests.baseline_mutation
+    )
     context.log.info(
         "Bundle %s: %d passed, %d failed",
         candidate.bundle_sha256[:12],

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from spec2prod_assets.generation.runner import GeneratedTests
+from spec2prod_assets.mutation import MutationReport
 from spec2prod_assets.pipeline.metadata import MetadataDict, table, table_schema
 from spec2prod_assets.release.candidate import ReleaseCandidate
 from spec2prod_assets.testing.traceability import Traceability
@@ -23,6 +25,30 @@ def traceability_metadata(traced: Traceability | None) -> MetadataDict:
         "traceability": dg.MetadataValue.md(traced.markdown_table()),
         **traced.metrics(),
         "untested_criteria": ", ".join(item.id for item in traced.untested) or "none",
+    }
+
+
+def baseline_mutation_metadata(result: GeneratedTests) -> MetadataDict:
+    """The baseline suite's score and survivors (what generation aimed at), and what the funnel kept for
+    killing them."""
+    report, funnel = result.baseline_mutation, result.funnel
+    metadata: MetadataDict = {"tests_killing_mutants": funnel.tests_killing_mutants}
+    if funnel.mutant_check:
+        metadata["mutant_check"] = funnel.mutant_check
+    if report is None:
+        return {**metadata, "baseline_mutation": result.baseline_mutation_note}
+    numbers: dict[str, int | float] = {
+        "baseline_mutants_run": report.mutants_run,
+        "baseline_mutants_survived": report.mutants_survived,
+        "baseline_mutation_s": report.duration_s,
+    }
+    if report.mutation_score_pct is not None:
+        numbers["baseline_mutation_score_pct"] = report.mutation_score_pct
+    return {
+        **metadata,
+        **numbers,
+        "baseline_mutation": report.sample_reason or "every mutant run",
+        "baseline_surviving_mutants": _survivors(report),
     }
 
 
@@ -48,12 +74,13 @@ def mutation_metadata(candidate: ReleaseCandidate) -> MetadataDict:
     return {
         **numbers,
         "mutation_sampled": before.sampled or after.sampled,
-        "mutation": "; ".join(reasons) or f"every mutant run, within {scores.budget_s:g} s",
-        "surviving_mutants": table(
-            SURVIVOR_COLUMNS,
-            (
-                {"file": m.file, "line": m.line, "change": m.change}
-                for m in after.survivors[:MAX_SURVIVOR_ROWS]
-            ),
-        ),
+        "mutation": "; ".join(reasons) or f"every mutant run, within {scores.budget_s:g} s a suite",
+        "surviving_mutants": _survivors(after),
     }
+
+
+def _survivors(report: MutationReport) -> dg.TableMetadataValue:
+    return table(
+        SURVIVOR_COLUMNS,
+        ({"file": m.file, "line": m.line, "change": m.change} for m in report.survivors[:MAX_SURVIVOR_ROWS]),
+    )

@@ -16,6 +16,7 @@ import dagster as dg
 
 from spec2prod_assets.deploy.model import DeploymentOutcome
 from spec2prod_assets.environment import ComponentEnvironment
+from spec2prod_assets.generation.funnel import FunnelResult
 from spec2prod_assets.generation.runner import GeneratedTests
 from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.refactor.refactoring import RefactorResult
@@ -246,9 +247,7 @@ def generated_tests_metadata(result: GeneratedTests) -> MetadataDict:
         "tokens": outcome.tokens,
         "tasks": tasks,
         "rejected_tests": rejected,
-        "accepted_tests": dg.MetadataValue.md(
-            "\n".join(f"- `{t}`" for t in funnel.accepted_tests) or "None."
-        ),
+        "accepted_tests": dg.MetadataValue.md(_accepted(funnel)),
     }
     budgets = [s.time_budget_s for s in outcome.statuses if s.time_budget_s is not None]
     if budgets:  # CrossHair's budget per module, from the module's size and the run's deadline
@@ -262,6 +261,13 @@ def generated_tests_metadata(result: GeneratedTests) -> MetadataDict:
     if outcome.degraded_reason:
         metadata["degraded_reason"] = outcome.degraded_reason
     return metadata
+
+
+def _accepted(funnel: FunnelResult) -> str:
+    """Each accepted test, and why: new coverage, or a surviving mutant it kills."""
+    reasons = {a.test: a.reason for a in funnel.acceptances}
+    lines = [f"- `{t}`" + (f": {reasons[t]}" if t in reasons else "") for t in funnel.accepted_tests]
+    return "\n".join(lines) or "None."
 
 
 def release_metadata(candidate: ReleaseCandidate) -> MetadataDict:

@@ -35,6 +35,7 @@ GREETER_SOURCE = REPO_ROOT / "tests" / "fixtures" / "greeter_project"
 SPECS_FOLDER = Path(__file__).resolve().parent / "specs"
 HUMANIZE_WHEEL = "humanize-4.17.0-py3-none-any.whl"
 _QUIET_INSTANCE = "telemetry:\n  enabled: false\n"
+MUTATION_BUDGET_S = 20
 # What a run or an editor leaves in a project; a copy is the project as its authors keep it.
 _GENERATED_STATE = shutil.ignore_patterns(".spec2prod", ".coverage*", "__pycache__", "*.pyc", ".pytest_cache")
 
@@ -116,6 +117,9 @@ def cli_env(dagster_home: Path, env_cache: Path) -> dict[str, str]:
         # code, bounded so three projects fit in CI's minutes.
         "SPEC2PROD_CROSSHAIR_TIME_BUDGET_S": "40",
         "SPEC2PROD_CROSSHAIR_PER_CONDITION_S": "1",
+        # Each mutation run (baseline suite, funnel check, release suite) gets this long: real projects
+        # have hundreds of mutants, so they are sampled, which is what these runs check.
+        "SPEC2PROD_MUTATION_BUDGET_S": str(MUTATION_BUDGET_S),
     }
 
 

@@ -27,6 +27,7 @@ import pytest
 from resources.project import ProjectResource
 from spec2prod_assets.deploy.state_store import ReleaseStore
 from tests.real_projects.projects import (
+    MUTATION_BUDGET_S,
     PROJECTS,
     CliRun,
     Project,
@@ -271,6 +272,24 @@ def test_greeter_lint_debt_does_not_block_the_release(runs: ProjectRuns) -> None
     refactor = runs.get("greeter").metadata("refactored_code")
     assert refactor["lint_violations_before"] == 2
     assert refactor["lint_violations_after"] <= refactor["lint_violations_before"]
+
+
+@pytest.mark.parametrize("slug", list(PROJECTS))
+def test_mutation_scores_of_both_suites_are_measured_on_real_code_within_the_budget(
+    runs: ProjectRuns, slug: str
+) -> None:
+    """Before generation, the project's own suite; in the release, the release suite on the same mutants
+    (sampled when the budget does not pay for all of them, and saying so)."""
+    run = runs.get(slug)
+    generated, release = run.metadata("generated_tests"), run.metadata("release_candidate")
+    assert release["mutants_run"] > 0, release.get("mutation")
+    assert release["mutation_score_before_pct"] == generated["baseline_mutation_score_pct"]
+    assert release["mutation_score_pct"] >= release["mutation_score_before_pct"]
+    if release["mutation_sampled"]:
+        assert "budget" in release["mutation"], release["mutation"]
+    else:
+        assert release["mutants_run"] == release["mutants_total"]
+    assert generated["baseline_mutation_s"] < MUTATION_BUDGET_S + 10 + 15  # one mutant's timeout, slack
 
 
 def test_greeter_generation_had_uncovered_lines_to_work_on(runs: ProjectRuns) -> None:

@@ -134,6 +134,9 @@ class OneFileGenerator(ScriptedGenerator):
         self._tasks[task.task_id] = task
         return await super().submit(task)
 
+    def submitted_tasks(self) -> list[GenerationTask]:
+        return list(self._tasks.values())
+
     async def collect(self, handle: TaskHandle) -> GeneratedFiles:
         self.calls.append(("collect", (handle.task_id,)))
         task = self._tasks[handle.task_id]

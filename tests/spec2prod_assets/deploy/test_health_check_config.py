@@ -46,3 +46,16 @@ def test_a_marker_the_project_never_registered_fails_under_its_strict_markers(tm
 
     assert not result.ok
     assert "'smoke' not found in `markers` configuration option" in result.output
+
+
+def test_the_spec_marker_generated_tests_carry_passes_the_projects_strict_markers(tmp_path: Path) -> None:
+    """Generated tests claim spec ids with `@pytest.mark.spec`; a project that never heard of it still
+    checks its release with them."""
+    require_sandbox()
+    release = write_component(tmp_path / "release")
+    (release / "pyproject.toml").write_text(_STRICT_CONFIG)
+    (release / "tests" / "test_marked.py").write_text(_MARKED_TEST.replace("mark.smoke", 'mark.spec("AC-1")'))
+
+    result = _check(tmp_path)(release, manifest_for())
+
+    assert result.ok, result.output

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from spec2prod_assets.generation.tasks import build_tasks, import_name
+from spec2prod_assets.mutation import SurvivingMutant
 from spec2prod_assets.testing import pytest_run as test_runner
 from tests.support.gap_component import SLUG, gap_layout, gap_spec, run_baseline, write_gap_component
 
@@ -98,3 +99,26 @@ def test_a_package_init_with_missing_lines_is_tasked_under_the_package_name(tmp_
 )
 def test_import_names_of_modules_and_packages(module_path: str, root: str, expected: str) -> None:
     assert import_name(module_path, root) == expected
+
+
+def test_surviving_mutants_are_named_in_their_modules_task_even_when_it_is_fully_covered(
+    baseline_and_tree: tuple[test_runner.TestRun, Path],
+) -> None:
+    """The ACH idea: a module every line of which runs can still have tests that notice nothing."""
+    baseline, tree = baseline_and_tree
+    init, ops = f"src/{SLUG}/__init__.py", f"src/{SLUG}/ops.py"
+    survivors = (
+        SurvivingMutant(name=f"{SLUG}.x_f__mutmut_1", file=init, line=3, change="return 1 → return 2"),
+        SurvivingMutant(name=f"{SLUG}.ops.x_sign__mutmut_2", file=ops, line=6, change="x > 0 → x >= 0"),
+    )
+
+    tasks = {t.module: t for t in build_tasks(gap_spec(), gap_layout(), baseline, tree, survivors)}
+
+    assert set(tasks) == {init, ops, f"src/{SLUG}/words.py"}
+    assert tasks[init].uncovered_lines == ()
+    assert "line 3: `return 1 → return 2`" in tasks[init].instructions
+    assert "not executed by any existing test" not in tasks[init].instructions
+    assert "line 6: `x > 0 → x >= 0`" in tasks[ops].instructions
+    assert "surviving mutants" in tasks[ops].instructions
+    assert "line 3:" not in tasks[ops].instructions  # each task names its own module's mutants only
+    assert "surviving mutants" not in tasks[f"src/{SLUG}/words.py"].instructions

@@ -75,6 +75,7 @@ def test_survivors_name_file_line_and_change(weak: tuple[Path, str, MutationRepo
     survivors = {(s.file, s.line, s.change) for s in weak[2].survivors}
     assert ("src/tally/ops.py", 6, "return n < 10 → return n <= 10") in survivors
     assert all(s.line == 6 for s in weak[2].survivors)  # add's mutant is killed by test_add
+    assert all(s.name.startswith("tally.ops.x_is_small__mutmut_") for s in weak[2].survivors)
 
 
 def test_the_original_tree_is_untouched(weak: tuple[Path, str, MutationReport]) -> None:
@@ -93,6 +94,7 @@ def test_a_tiny_budget_samples_and_says_so(tmp_path: Path) -> None:
     assert report.sampled
     assert "budget" in report.sample_reason
     assert report.mutants_run < report.mutants_total
+    assert len(report.sample) == report.mutants_run  # what a second suite is run on, to compare
     assert report.duration_s < 6 + 5 + 5  # budget, one mutant's timeout, slack for a slow machine
 
 
@@ -110,3 +112,32 @@ def test_nothing_run_has_no_score() -> None:
         survivors=(),
     )
     assert report.mutation_score_pct is None
+
+
+def test_a_run_limited_to_another_runs_sample_runs_exactly_those_mutants(
+    weak: tuple[Path, str, MutationReport], tmp_path: Path
+) -> None:
+    """How the release suite is measured on the mutants a sampled baseline run chose."""
+    tree, _, full = weak
+    chosen = [*sorted(m.name for m in full.survivors)[:1], "tally.ops.x_refactored_away__mutmut_1"]
+
+    report = run_mutation(tree, layout_of(SOURCE_PATH), work_dir=tmp_path / "work", budget_s=60, only=chosen)
+
+    assert report.mutants_total == report.mutants_run == 1
+    assert [m.name for m in report.survivors] == chosen[:1]
+    assert f"limited to 1 of {full.mutants_total} mutants" in report.sample_reason
+
+
+def test_a_strict_markers_project_with_tests_that_claim_spec_ids_is_mutated(tmp_path: Path) -> None:
+    """mutmut runs the project's pytest configuration; the `spec` marker is registered for it."""
+    claimed = "import pytest\n\n" + _STRONG.replace(
+        "def test_is_small", '@pytest.mark.spec("AC-1")\ndef test_is_small'
+    )
+    tree = _tree(tmp_path / "tree", claimed)
+    (tree / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "--strict-markers"\n')
+    layout = layout_of(SOURCE_PATH, config_files=["pyproject.toml"], pytest_config="pyproject.toml")
+
+    report = run_mutation(tree, layout, work_dir=tmp_path / "work", budget_s=60)
+
+    assert report.mutants_run == report.mutants_total > 0
+    assert report.mutants_survived == 0

@@ -22,6 +22,7 @@ from spec2prod_assets.pipeline.checks import (
     EXISTING_TESTS_RAN,
     MUTATION_SCORE,
 )
+from spec2prod_assets.pipeline.mutation_stage import MUTATION_BUDGET_ENV
 from spec2prod_assets.pipeline.partitions import specs_partitions
 from spec2prod_assets.release.bundle import verify_bundle
 from tests.conftest import copy_demo
@@ -45,7 +46,9 @@ GOOD_TEST = dedent(
 )
 
 
-def _materialize(project_root: Path, work_dir: Path) -> dg.ExecuteInProcessResult:
+def _materialize(
+    project_root: Path, work_dir: Path, generator: OneFileGenerator | None = None
+) -> dg.ExecuteInProcessResult:
     project = ProjectResource(root=str(project_root), work_dir=str(work_dir), test_timeout_s=120.0)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(specs_partitions.name, [PARTITION])
@@ -55,9 +58,7 @@ def _materialize(project_root: Path, work_dir: Path) -> dg.ExecuteInProcessResul
         partition=PARTITION,
         instance=instance,
         resources={
-            "test_generator": OneFileGenerator(
-                name="one-good-test", content=GOOD_TEST, default_script=Script()
-            ),
+            "test_generator": generator or _generator(),
         },
         run_config={
             "ops": {
@@ -67,6 +68,10 @@ def _materialize(project_root: Path, work_dir: Path) -> dg.ExecuteInProcessResul
             }
         },
     )
+
+
+def _generator() -> OneFileGenerator:
+    return OneFileGenerator(name="one-good-test", content=GOOD_TEST, default_script=Script())
 
 
 @pytest.fixture(scope="module")
@@ -176,21 +181,25 @@ def _with_success_criteria(project_root: Path, *bullets: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def gated(tmp_path_factory: pytest.TempPathFactory) -> dg.ExecuteInProcessResult:
-    """The calculator asking for a mutation score of 100% and a passing test per acceptance criterion:
-    both suites are mutated in the one run, and both gates fail, each naming what is missing."""
+def gated(tmp_path_factory: pytest.TempPathFactory) -> tuple[dg.ExecuteInProcessResult, OneFileGenerator]:
+    """The calculator asking for a mutation score of 100% and a passing test per acceptance criterion,
+    with mutation testing at its default budget: the baseline suite is mutated before generation and the
+    release suite after, in the one run, and both gates fail, each naming what is missing."""
     base = tmp_path_factory.mktemp("gated")
     project = _with_success_criteria(
         copy_demo(base / "demo"), "Mutation score >= 100%", "Every acceptance criterion has a passing test"
     )
-    return _materialize(project, base / "work")
+    generator = _generator()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(MUTATION_BUDGET_ENV)  # the test session turns it off; this run uses the default
+        return _materialize(project, base / "work", generator), generator
 
 
 def test_the_release_suite_kills_more_mutants_than_the_baseline_measured_in_the_same_run(
-    gated: dg.ExecuteInProcessResult,
+    gated: tuple[dg.ExecuteInProcessResult, OneFileGenerator],
 ) -> None:
     """The accepted generated test (divide by zero raises) kills mutants the example's own tests miss."""
-    metadata = _release_metadata(gated)
+    metadata = _release_metadata(gated[0])
     assert isinstance(metadata["mutants_total"], int) and metadata["mutants_total"] > 0
     assert metadata["mutants_killed"] > metadata["mutants_killed_before"], metadata  # type: ignore[operator]
     assert metadata["mutation_score_pct"] > metadata["mutation_score_before_pct"], metadata  # type: ignore[operator]
@@ -199,28 +208,46 @@ def test_the_release_suite_kills_more_mutants_than_the_baseline_measured_in_the_
     assert all(r.data["file"].startswith("src/calculator/") for r in survivors.records)  # type: ignore[attr-defined]
 
 
-def test_a_mutation_gate_the_release_suite_misses_fails_with_the_score(
-    gated: dg.ExecuteInProcessResult,
+def test_the_baseline_suites_surviving_mutants_are_in_the_generation_task_and_its_metadata(
+    gated: tuple[dg.ExecuteInProcessResult, OneFileGenerator],
 ) -> None:
-    assert not gated.success
-    check = _check(gated, MUTATION_SCORE)
+    result, generator = gated
+    [event] = [
+        e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("generated_tests")
+    ]
+    metadata = {key: value.value for key, value in event.materialization.metadata.items()}
+    assert metadata["baseline_mutation_score_pct"] == _release_metadata(result)["mutation_score_before_pct"]
+    survivors = metadata["baseline_surviving_mutants"].records  # type: ignore[attr-defined]
+    assert survivors
+    [task] = generator.submitted_tasks()
+    assert "surviving mutants" in task.instructions
+    first = survivors[0].data
+    assert f"line {first['line']}: `{first['change']}`" in task.instructions
+    assert ": covers " in str(metadata["accepted_tests"])  # each accepted test says why it was kept
+
+
+def test_a_mutation_gate_the_release_suite_misses_fails_with_the_score(
+    gated: tuple[dg.ExecuteInProcessResult, OneFileGenerator],
+) -> None:
+    assert not gated[0].success
+    check = _check(gated[0], MUTATION_SCORE)
     assert not check.passed
     assert "is below the spec's 100%" in (check.description or ""), check.description
 
 
 def test_a_criterion_no_passing_test_claims_fails_the_traceability_gate_naming_it(
-    gated: dg.ExecuteInProcessResult,
+    gated: tuple[dg.ExecuteInProcessResult, OneFileGenerator],
 ) -> None:
-    check = _check(gated, CRITERIA_TESTED)
+    check = _check(gated[0], CRITERIA_TESTED)
     assert not check.passed
     description = check.description or ""
     assert "AC-1 (" in description and "AC-3 (" in description and "AC-2" not in description, description
 
 
-def test_without_a_mutation_gate_the_release_says_why_it_was_not_measured(
+def test_with_mutation_testing_off_the_release_says_so_and_ungated_checks_pass(
     materialized: dg.ExecuteInProcessResult,
 ) -> None:
     metadata = _release_metadata(materialized)
     assert "mutants_total" not in metadata
-    assert str(metadata["mutation"]).startswith("not measured: the spec sets no mutation_score gate")
+    assert metadata["mutation"] == f"not measured: {MUTATION_BUDGET_ENV} is 0"
     assert _check(materialized, MUTATION_SCORE).passed and _check(materialized, CRITERIA_TESTED).passed

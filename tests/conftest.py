@@ -56,6 +56,11 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+# For the subprocesses tests start with a cleaned environment: mutation testing adds seconds to every
+# pipeline run, and is tested where it is the subject.
+MUTATION_OFF = {MUTATION_BUDGET_ENV: "0"}
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_environment_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Component environments built by the tests go to one session folder, never the user's cache; shared by
@@ -63,7 +68,7 @@ def _private_environment_cache(tmp_path_factory: pytest.TempPathFactory) -> Iter
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(ENV_CACHE_ENV, str(tmp_path_factory.mktemp("component-envs")))
         # Mutation testing adds seconds to every pipeline run; the tests about it turn it back on.
-        patch.setenv(MUTATION_BUDGET_ENV, "0")
+        patch.setenv(MUTATION_BUDGET_ENV, MUTATION_OFF[MUTATION_BUDGET_ENV])
         yield
 
 

@@ -327,8 +327,10 @@ def _keep_gains(
             reason = "adds no line or branch coverage over the baseline and earlier accepted tests"
             if test_id in kills.checked:
                 reason += ", and kills none of the mutants the existing tests let survive"
+            elif test_id in kills.unchecked:
+                reason += "; the mutant check's budget ran out before it"
             elif kills.note:
-                reason += f" (surviving mutants {kills.note})"
+                reason += f" ({kills.note})"
             rejections.append(Rejection(file=candidate.path, test=test_id, stage="coverage", reason=reason))
     return gains
 

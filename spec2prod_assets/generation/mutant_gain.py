@@ -22,7 +22,9 @@ class MutantGains:
     note: str
     """What the check did, or why it did not run: shown beside the funnel's counts."""
     checked: frozenset[str] = frozenset()
-    """The tests checked (against the budget): those not in `reasons` kill none of the survivors."""
+    """The tests checked: those not in `reasons` kill none of the survivors."""
+    unchecked: frozenset[str] = frozenset()
+    """The tests the budget ran out before."""
 
 
 def mutant_gains(
@@ -39,9 +41,9 @@ def mutant_gains(
     if not tests:
         return MutantGains({}, "")
     if budget_s <= 0:
-        return MutantGains({}, "not checked: mutation testing is off")
+        return MutantGains({}, "no mutant check: mutation testing is off")
     if not survivors:
-        return MutantGains({}, "not checked: the baseline suite lets no mutant survive")
+        return MutantGains({}, "no mutant check: the baseline suite lets no mutant survive")
     try:
         kills = kills_by_test(
             tree,
@@ -52,7 +54,7 @@ def mutant_gains(
             budget_s=budget_s,
         )
     except MutationRunError as exc:
-        return MutantGains({}, f"not checked: the mutation run failed: {first_line(exc)}")
+        return MutantGains({}, f"no mutant check: the mutation run failed: {first_line(exc)}")
     by_name = {s.name: s for s in survivors}
     reasons = {test: _reason([by_name[name] for name in names]) for test, names in kills.by_test.items()}
     note = (
@@ -61,7 +63,8 @@ def mutant_gains(
     )
     if kills.unchecked:
         note += f"; the {budget_s:.0f}s budget ran out before {len(kills.unchecked)} of them were checked"
-    return MutantGains(reasons, note, frozenset(tests) - frozenset(kills.unchecked))
+    unchecked = frozenset(kills.unchecked)
+    return MutantGains(reasons, note, frozenset(tests) - unchecked, unchecked)
 
 
 def _reason(killed: Sequence[SurvivingMutant]) -> str:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, computed_field
+
+MutantOutcome = Literal["killed", "survived", "timed_out", "suspicious"]
 
 
 class MutationRunError(RuntimeError):
@@ -41,6 +47,8 @@ class MutationReport(BaseModel):
     sample: tuple[str, ...] = ()
     """The names of the mutants run, when that was not all of them: another suite measured on exactly
     these compares with this one."""
+    outcomes: dict[str, MutantOutcome] = {}
+    """Each mutant run, by name: what `restricted_to` recounts."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -50,3 +58,23 @@ class MutationReport(BaseModel):
         if self.mutants_run == 0:
             return None
         return round(self.mutants_killed / self.mutants_run * 100, 2)
+
+    def restricted_to(self, names: Collection[str], reason: str) -> MutationReport:
+        """The same run counted on `names` only: when another suite reached fewer of these mutants in its
+        budget, its score compares with this one on the mutants both ran."""
+        kept = {name: outcome for name, outcome in self.outcomes.items() if name in names}
+        counts = Counter(kept.values())
+        return self.model_copy(
+            update={
+                "mutants_run": len(kept),
+                "mutants_killed": counts["killed"],
+                "mutants_survived": counts["survived"],
+                "mutants_timed_out": counts["timed_out"],
+                "mutants_suspicious": counts["suspicious"],
+                "sampled": True,
+                "sample_reason": "; ".join(r for r in (self.sample_reason, reason) if r),
+                "survivors": tuple(s for s in self.survivors if s.name in kept),
+                "sample": tuple(sorted(kept)),
+                "outcomes": kept,
+            }
+        )

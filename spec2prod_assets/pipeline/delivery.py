@@ -198,7 +198,7 @@ def _release(
         dependencies=environment.dependencies,
     )
     candidate = with_mutation_scores(
-        candidate, project.root_path, layout, stage_dir / "mutation", generated_tests.baseline_mutation
+        candidate, project.root_path, layout, stage_dir / "mutation", generated_tests
     )
     context.log.info(
         "Bundle %s: %d passed, %d failed",

@@ -70,7 +70,11 @@ def mutation_metadata(candidate: ReleaseCandidate) -> MetadataDict:
         numbers["mutation_score_pct"] = after.mutation_score_pct
     if before.mutation_score_pct is not None:
         numbers["mutation_score_before_pct"] = before.mutation_score_pct
-    reasons = [r for r in (before.sample_reason, after.sample_reason) if r]
+    reasons = [
+        f"{suite}: {report.sample_reason}"
+        for suite, report in (("baseline suite", before), ("release suite", after))
+        if report.sample_reason
+    ]
     return {
         **numbers,
         "mutation_sampled": before.sampled or after.sampled,

@@ -15,9 +15,10 @@ from pathlib import Path
 import dagster as dg
 
 from resources.env_vars import env_float
+from spec2prod_assets.generation.runner import GeneratedTests
 from spec2prod_assets.mutation import MutationReport, MutationRunError, run_mutation
 from spec2prod_assets.project.layout import ComponentLayout
-from spec2prod_assets.release.candidate import ReleaseCandidate
+from spec2prod_assets.release.candidate import ReleaseCandidate, add_accepted_tests
 from spec2prod_assets.release.mutation_scores import measure_mutation_scores
 from spec2prod_assets.storage.working_copies import copy_component
 
@@ -52,18 +53,20 @@ def with_mutation_scores(
     project_root: Path,
     layout: ComponentLayout,
     work_dir: Path,
-    before: MutationReport | None,
+    generated: GeneratedTests,
 ) -> ReleaseCandidate:
-    """The candidate with both suites' scores, or with the reason there are none. `before` is the
-    baseline's report from `generated_tests`; without one (mutation testing was off then), it is
-    measured here."""
+    """The candidate with both suites' scores, or with the reason there are none. The baseline's report
+    comes from `generated_tests`; without one (mutation testing was off then), it is measured here."""
     budget = mutation_budget()
     if not budget:
         return candidate.model_copy(update={"mutation_note": OFF_NOTE})
+    before = generated.baseline_mutation
+    suite = copy_component(project_root, layout, work_dir / "release-suite")
+    add_accepted_tests(suite, Path(generated.funnel.accepted_dir), generated.funnel.accepted_files)
     original = None if before is not None else copy_component(project_root, layout, work_dir / "original")
     try:
         scores = measure_mutation_scores(
-            original, Path(candidate.tree_path), layout, work_dir=work_dir, budget_s=budget, before=before
+            original, suite, layout, work_dir=work_dir, budget_s=budget, before=before
         )
     except MutationRunError as exc:
         dg.get_dagster_logger().warning("Mutation scores not measured: %s", exc)

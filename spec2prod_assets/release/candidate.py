@@ -51,6 +51,15 @@ class ReleaseCandidate(BaseModel):
     """Why there are no scores (not asked for, or why the measurement failed)."""
 
 
+def add_accepted_tests(tree: Path, accepted_dir: Path | None, accepted_files: Sequence[str]) -> None:
+    """The funnel's accepted test files into `tree`, at the paths the funnel gave them."""
+    for relative in accepted_files:
+        assert accepted_dir is not None
+        target = tree / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(accepted_dir / relative, target)
+
+
 def assemble_release(
     code_tree: Path,
     layout: ComponentLayout,
@@ -74,11 +83,7 @@ def assemble_release(
     # Measured before the generated tests join (they may land inside the source folder): the count must
     # cover what the baseline covered, the component's own code, to compare with it.
     lint = lint_report(tree, spec.source_path)
-    for relative in accepted_files:
-        assert accepted_dir is not None
-        target = tree / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(accepted_dir / relative, target)
+    add_accepted_tests(tree, accepted_dir, accepted_files)
     run = run_tests(tree, layout, output_dir=work_dir / "results", timeout_s=timeout_s, junit_xml=True)
     spec_ids = [c.id for c in spec.acceptance_criteria] + [r.id for r in spec.requirements]
     claims = read_claims(tree, layout.existing_test_paths(tree), spec_ids)

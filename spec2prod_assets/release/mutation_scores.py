@@ -1,10 +1,12 @@
 """The baseline suite's mutation score beside the release suite's, measured in the same run.
 
 Coverage says a line ran; a mutation score says the tests would notice it breaking. Both suites are
-measured on the same mutants of the same source (the refactor keeps behaviour, so the original code and
-the release code mutate alike, under the same names; a sampled baseline run names the mutants the
-release suite is run on), so the two scores compare: the difference is what the accepted generated
-tests added.
+run against the mutants of the component's original code, the code the funnel accepted the generated
+tests against (the refactor is proven to keep behaviour, so the tests judge both alike). Mutating the
+refactored code instead would give other mutants: mutmut names a mutant by its function and its place
+in it, and a reformatted function numbers them differently. So the two scores compare, on exactly the
+same mutants (a sampled baseline run names those the release suite is run on): the difference is what
+the accepted generated tests added.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ class MutationScores(BaseModel):
 
     before: MutationReport
     after: MutationReport
+    """The release suite: the component's own tests and the accepted generated ones."""
     budget_s: float
     """For each suite's run."""
 
 
 def measure_mutation_scores(
     original_tree: Path | None,
-    release_tree: Path,
+    release_suite_tree: Path,
     layout: ComponentLayout,
     *,
     work_dir: Path,
@@ -39,8 +42,9 @@ def measure_mutation_scores(
     seed: int = 0,
     before: MutationReport | None = None,
 ) -> MutationScores:
-    """`budget_s` for each suite; `before`, when the baseline was measured already, is reused, else
-    `original_tree` (the untouched component with its tests) is measured with the same seed."""
+    """`release_suite_tree` is the original code with the release's tests, `original_tree` the untouched
+    component with its own; `budget_s` for each suite. `before`, when the baseline was measured already,
+    is reused, else `original_tree` is measured with the same seed."""
     if before is None:
         if original_tree is None:
             raise ValueError("measure_mutation_scores needs the original tree or the baseline's report")
@@ -48,11 +52,16 @@ def measure_mutation_scores(
             original_tree, layout, work_dir=work_dir / "baseline", budget_s=budget_s, seed=seed
         )
     after = run_mutation(
-        release_tree,
+        release_suite_tree,
         layout,
         work_dir=work_dir / "release",
         budget_s=budget_s,
         seed=seed,
         only=before.sample or None,
     )
+    if len(after.outcomes) < len(before.outcomes):
+        reached = after.outcomes.keys()
+        before = before.restricted_to(
+            reached, f"compared on the {len(reached)} mutants the release suite reached within its budget"
+        )
     return MutationScores(before=before, after=after, budget_s=budget_s)

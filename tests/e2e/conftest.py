@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT, copy_demo
+from tests.conftest import MUTATION_OFF, REPO_ROOT, copy_demo
 from tests.support.process_tree import stop_process_tree
 from tests.support.services import free_port
 
@@ -192,7 +192,7 @@ class DagsterDev:
 def dagster_dev_env(dagster_home: Path, project_root: Path) -> dict[str, str]:
     """The caller's environment minus any SPEC2PROD_* that would steer the server elsewhere."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("SPEC2PROD_")}
-    env |= {
+    env |= MUTATION_OFF | {
         "DAGSTER_HOME": str(dagster_home),
         "SPEC2PROD_PROJECT_ROOT": str(project_root),
         "SPEC2PROD_SENSOR_JOB": SENSOR_JOB,

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.conftest import write_files
+from tests.conftest import MUTATION_OFF, write_files
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("spec2prod")
 GOOD_SPEC = (
@@ -69,7 +69,7 @@ def spec2prod(
     *args: str, cwd: Path, home: Path | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     variables = {k: v for k, v in os.environ.items() if not k.startswith(("SPEC2PROD_", "DAGSTER_HOME"))}
-    variables |= env | ({"DAGSTER_HOME": str(home)} if home else {})
+    variables |= MUTATION_OFF | env | ({"DAGSTER_HOME": str(home)} if home else {})
     return subprocess.run(
         [str(CONSOLE_SCRIPT), *args], cwd=cwd, env=variables, capture_output=True, text=True, timeout=600
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import MUTATION_OFF, REPO_ROOT
 from tests.support.process_tree import descendants, stop_process_tree
 from tests.support.services import PostgresServer, RedisServer, postgres_server, redis_server
 
@@ -102,7 +102,7 @@ def team_stack(base: Path, *, workers: int = 2, pool_limit: int | None = None) -
     work_dir = base / "shared-work"
     with postgres_server() as postgres, redis_server() as redis:
         env = {key: value for key, value in os.environ.items() if not key.startswith("SPEC2PROD_")}
-        env |= {
+        env |= MUTATION_OFF | {
             "DAGSTER_HOME": str(home),
             "SPEC2PROD_POSTGRES_URL": postgres.url,
             "SPEC2PROD_EXECUTOR": "celery",

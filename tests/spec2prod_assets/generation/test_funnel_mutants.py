@@ -102,4 +102,4 @@ def test_with_mutation_testing_off_coverage_alone_decides_and_the_reason_says_so
     result = _funnel(component, tmp_path / "funnel", mutation_budget_s=0)
     assert result.accepted_tests == ()
     assert {r.test for r in result.rejections} == {KILLER, BYSTANDER}
-    assert all("not checked: mutation testing is off" in r.reason for r in result.rejections)
+    assert all("(no mutant check: mutation testing is off)" in r.reason for r in result.rejections)

@@ -141,3 +141,18 @@ def test_a_strict_markers_project_with_tests_that_claim_spec_ids_is_mutated(tmp_
 
     assert report.mutants_run == report.mutants_total > 0
     assert report.mutants_survived == 0
+
+
+def test_a_report_restricted_to_fewer_mutants_recounts_them(weak: tuple[Path, str, MutationReport]) -> None:
+    """How the baseline compares with a release suite that reached fewer of its mutants in budget."""
+    full = weak[2]
+    survivor = full.survivors[0].name
+    killed = next(name for name, outcome in full.outcomes.items() if outcome == "killed")
+
+    part = full.restricted_to({survivor, killed}, "compared on 2")
+
+    assert (part.mutants_run, part.mutants_killed, part.mutants_survived) == (2, 1, 1)
+    assert part.mutation_score_pct == 50.0
+    assert [s.name for s in part.survivors] == [survivor]
+    assert part.sampled and part.sample_reason == "compared on 2"
+    assert part.mutants_total == full.mutants_total

@@ -201,6 +201,7 @@ def test_the_release_suite_kills_more_mutants_than_the_baseline_measured_in_the_
     """The accepted generated test (divide by zero raises) kills mutants the example's own tests miss."""
     metadata = _release_metadata(gated[0])
     assert isinstance(metadata["mutants_total"], int) and metadata["mutants_total"] > 0
+    assert metadata["mutants_run"] == metadata["mutants_run_before"]  # the same mutants of the same code
     assert metadata["mutants_killed"] > metadata["mutants_killed_before"], metadata  # type: ignore[operator]
     assert metadata["mutation_score_pct"] > metadata["mutation_score_before_pct"], metadata  # type: ignore[operator]
     survivors = metadata["surviving_mutants"]

@@ -27,9 +27,12 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from spec2prod_assets.pipeline.mutation_stage import MUTATION_BUDGET_ENV
 from tests.conftest import MUTATION_OFF, REPO_ROOT, copy_demo
 from tests.support.process_tree import stop_process_tree
 from tests.support.services import free_port
+
+UI_MUTATION_BUDGET_S = 30
 
 SENSOR_JOB = "spec_to_dev"
 SENSOR_INTERVAL_S = 3
@@ -237,9 +240,9 @@ def dagster_dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DagsterDev
     dagster_home.mkdir()
     shutil.copy(REPO_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
     project_root = copy_demo(base / "project")
-    with running_dagster_dev(
-        base, dagster_home, project_root, dagster_dev_env(dagster_home, project_root)
-    ) as server:
+    # Mutation testing on, at a small budget: the UI test shows the scores on release_candidate.
+    env = dagster_dev_env(dagster_home, project_root) | {MUTATION_BUDGET_ENV: str(UI_MUTATION_BUDGET_S)}
+    with running_dagster_dev(base, dagster_home, project_root, env) as server:
         yield server
 
 

@@ -128,6 +128,20 @@ def test_asset_page_shows_generated_tests_metadata(
 
 
 @pytest.mark.e2e
+def test_asset_page_shows_release_candidate_traceability_and_mutation_scores(
+    page: Page, dagster_dev: DagsterDev, finished_run: Run, screenshots: Path
+) -> None:
+    open_page(page, dagster_dev, f"/assets/release_candidate?view=events&partition={PARTITION}")
+
+    expect(page.get_by_text(f"materialized in run {finished_run.run_id[:8]}")).to_be_visible()
+    for key in ("traceability", "criteria_traced", "mutation_score_before_pct", "surviving_mutants"):
+        expect(metadata_row(page, key)).to_be_visible()
+    expect(metadata_row(page, "mutation_score_pct")).to_have_text(re.compile(r"mutation_score_pct\s*\d"))
+    metadata_row(page, "traceability").scroll_into_view_if_needed()  # the screenshot shows these rows
+    assert screenshot(page, screenshots, "asset_release_candidate").stat().st_size > 0
+
+
+@pytest.mark.e2e
 def test_asset_page_shows_baseline_test_results(
     page: Page, dagster_dev: DagsterDev, finished_run: Run, screenshots: Path
 ) -> None:

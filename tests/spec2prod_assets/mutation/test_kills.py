@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from spec2prod_assets.mutation import MutationReport, kills_by_test, run_mutation
+from spec2prod_assets.mutation import Kills, MutationReport, kills_by_test, run_mutation
 from tests.conftest import write_files
 from tests.support.layouts import layout_of
 
@@ -36,6 +36,12 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MutationRe
     return tree, report
 
 
+def _kills(tree: Path, targets: list[str], work_dir: Path, budget_s: float) -> Kills:
+    return kills_by_test(
+        tree, layout_of(SOURCE_PATH), tests=_TESTS, targets=targets, work_dir=work_dir, budget_s=budget_s
+    )
+
+
 def test_the_first_test_that_kills_a_survivor_is_credited_and_a_repeat_is_not(
     baseline: tuple[Path, MutationReport], tmp_path: Path
 ) -> None:
@@ -43,9 +49,7 @@ def test_the_first_test_that_kills_a_survivor_is_credited_and_a_repeat_is_not(
     targets = [m.name for m in report.survivors]
     assert len(targets) == 2, report.survivors
 
-    kills = kills_by_test(
-        tree, layout_of(SOURCE_PATH), tests=_TESTS, targets=targets, work_dir=tmp_path / "k", budget_s=90
-    )
+    kills = _kills(tree, targets, tmp_path / "k", budget_s=90)
 
     assert kills.by_test == {"tests/test_gen.py::test_edge": tuple(sorted(targets))}
     assert kills.unchecked == ()
@@ -54,15 +58,7 @@ def test_the_first_test_that_kills_a_survivor_is_credited_and_a_repeat_is_not(
 def test_a_target_the_source_does_not_have_is_ignored(
     baseline: tuple[Path, MutationReport], tmp_path: Path
 ) -> None:
-    tree, _ = baseline
-    kills = kills_by_test(
-        tree,
-        layout_of(SOURCE_PATH),
-        tests=_TESTS,
-        targets=["tally.ops.x_gone__mutmut_1"],
-        work_dir=tmp_path / "k",
-        budget_s=60,
-    )
+    kills = _kills(baseline[0], ["tally.ops.x_gone__mutmut_1"], tmp_path / "k", budget_s=60)
     assert kills.by_test == {} and kills.unchecked == ()
 
 
@@ -70,13 +66,7 @@ def test_a_spent_budget_leaves_the_tests_unchecked_rather_than_cleared(
     baseline: tuple[Path, MutationReport], tmp_path: Path
 ) -> None:
     tree, report = baseline
-    kills = kills_by_test(
-        tree,
-        layout_of(SOURCE_PATH),
-        tests=_TESTS,
-        targets=[m.name for m in report.survivors],
-        work_dir=tmp_path / "k",
-        budget_s=0.5,  # mutant generation alone takes longer
-    )
+    # Mutant generation alone takes longer than this budget.
+    kills = _kills(tree, [m.name for m in report.survivors], tmp_path / "k", budget_s=0.5)
     assert kills.by_test == {}
     assert kills.unchecked == tuple(_TESTS)

@@ -159,7 +159,7 @@ def run_funnel(
         accepted_files=tuple(accepted_files),
         accepted_tests=tuple(accepted_tests),
         rejections=tuple(rejections),
-        acceptances=tuple(a for a in gains.acceptances if a.test in accepted_tests),
+        acceptances=tuple(gains.acceptances),
         tests_killing_mutants=gains.killing,
         mutant_check=gains.mutant_check,
     )

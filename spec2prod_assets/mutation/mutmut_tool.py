@@ -21,6 +21,7 @@ from pathlib import Path
 
 from spec2prod_assets.environment.tools import PLUGIN_MODULE
 from spec2prod_assets.mutation.report import MutationRunError, SurvivingMutant
+from spec2prod_assets.project.coverage_config import omitted_patterns
 from spec2prod_assets.project.layout import ComponentLayout
 from spec2prod_assets.runtime.processes import CommandResult, clean_env, run_command
 from spec2prod_assets.runtime.sandbox import Sandbox
@@ -70,8 +71,14 @@ def write_config(
             f"{layout.spec_path}: pyproject.toml has its own [tool.mutmut]; spec2prod sets mutmut up itself"
         )
     test_paths = layout.existing_test_paths(tree)
+    try:
+        omitted = omitted_patterns(tree)
+    except ValueError as exc:
+        raise MutationRunError(f"{layout.spec_path}: {exc}") from exc
     settings = {
         "source_paths": [layout.source_path],
+        # What the project leaves out of coverage, its tests do not answer for: not mutated either.
+        "do_not_mutate": list(omitted),
         "pytest_add_cli_args_test_selection": list(tests) if tests is not None else test_paths,
         # Registers the `spec` marker generated tests carry, for projects run with --strict-markers.
         "pytest_add_cli_args": ["-p", PLUGIN_MODULE],
@@ -149,7 +156,8 @@ def read_verdicts(tree: Path, layout: ComponentLayout) -> dict[str, Verdict]:
 
 def describe(tree: Path, verdict: Verdict) -> SurvivingMutant:
     """file:line in the original module and the changed text, found by comparing mutmut's copy of the
-    function with the mutant (mutmut keeps both in the mutated module, verbatim but renamed)."""
+    function with the mutant (mutmut keeps both in the mutated module, verbatim but renamed; the names
+    are set alike first, so a change in the signature, such as a default value, is found too)."""
     original = tree / verdict.module_file
     mutated = tree / MUTANTS_FOLDER / verdict.module_file
     function = verdict.name.rsplit(".", 1)[-1]
@@ -159,12 +167,15 @@ def describe(tree: Path, verdict: Verdict) -> SurvivingMutant:
         orig_node, mutant_node = defs[_NAME.sub("__mutmut_orig", function)], defs[function]
     except (OSError, SyntaxError, KeyError) as exc:
         raise MutationRunError(f"cannot find mutant {verdict.name} in {mutated}: {exc}") from exc
+    def_line, name = _original_def(original, function)
     lines = mutated_source.splitlines()
     before = lines[orig_node.lineno - 1 : orig_node.end_lineno]
     after = lines[mutant_node.lineno - 1 : mutant_node.end_lineno]
-    first, old, new = _first_change(before[1:], after[1:])  # the def lines differ by name only
-    line = _original_def_line(original, function) + 1 + first
-    return SurvivingMutant(name=verdict.name, file=verdict.module_file, line=line, change=f"{old} → {new}")
+    before[0], after[0] = before[0].replace(orig_node.name, name), after[0].replace(mutant_node.name, name)
+    first, old, new = _first_change(before, after)
+    return SurvivingMutant(
+        name=verdict.name, file=verdict.module_file, line=def_line + first, change=f"{old} → {new}"
+    )
 
 
 def _first_change(before: list[str], after: list[str]) -> tuple[int, str, str]:
@@ -176,8 +187,8 @@ def _first_change(before: list[str], after: list[str]) -> tuple[int, str, str]:
     return 0, "(no textual change)", "(no textual change)"
 
 
-def _original_def_line(original: Path, function: str) -> int:
-    """The def line of the function mutmut named `x_add__mutmut_3` or `xǁClassǁmethod__mutmut_3`."""
+def _original_def(original: Path, function: str) -> tuple[int, str]:
+    """The def line and name of the function mutmut named `x_add__mutmut_3` or `xǁClassǁmethod__mutmut_3`."""
     bare = _NAME.sub("", function)
     parts = bare.split("ǁ")[1:] if "ǁ" in bare else [bare.removeprefix("x_")]
     try:
@@ -193,7 +204,7 @@ def _original_def_line(original: Path, function: str) -> int:
     except (OSError, SyntaxError, StopIteration) as exc:
         raise MutationRunError(f"cannot find {'.'.join(parts)} in {original}") from exc
     assert node is not None
-    return node.lineno
+    return node.lineno, parts[-1]
 
 
 def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
